@@ -1,0 +1,3 @@
+from centralita.cli.main import cli
+
+cli()

@@ -1,0 +1,1 @@
+"""Access: users and roles inside a tenant, web sessions, API keys."""

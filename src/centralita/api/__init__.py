@@ -1,0 +1,1 @@
+"""The HTTP edge: dependencies, error format, pagination and the v1 router."""

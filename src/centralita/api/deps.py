@@ -1,0 +1,86 @@
+"""FastAPI dependencies: the only place request objects turn into plain arguments."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.access import service as access_service
+from centralita.access.models import Role
+from centralita.access.principal import Principal
+from centralita.bootstrap import Container
+from centralita.core.errors import PermissionDenied, Unauthenticated
+
+SESSION_COOKIE = "centralita_session"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, rolled back if not."""
+    container = get_container(request)
+    async with container.sessions() as session, session.begin():
+        yield session
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+DbSession = Annotated[AsyncSession, Depends(get_db)]
+
+
+async def get_principal(request: Request, db: DbSession) -> Principal:
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("use Authorization: Bearer <API key>")
+        principal = await access_service.authenticate_api_key(db, token=token.strip())
+        if principal is None:
+            raise Unauthenticated("invalid or revoked API key")
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        settings = get_container(request).settings
+        principal = await access_service.resolve_session(
+            db, token=cookie, idle=timedelta(minutes=settings.session_idle_minutes)
+        )
+        if principal is not None:
+            return principal
+    raise Unauthenticated("authentication required: an API key or a web session")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(role: Role):  # type: ignore[no-untyped-def]
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.at_least(role):
+            raise PermissionDenied(f"this needs the {role.value} role")
+        return principal
+
+    return Depends(check)
+
+
+AdminPrincipal = Annotated[Principal, require(Role.ADMIN)]
+SupervisorPrincipal = Annotated[Principal, require(Role.SUPERVISOR)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=64, description="next_cursor from the previous page")
+        ] = None,
+    ) -> None:
+        self.limit = limit
+        self.cursor = cursor
+
+
+Paging = Annotated[PageParams, Depends()]

@@ -1,0 +1,49 @@
+"""The ASGI application factory: frameworks live at this edge only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from centralita import __version__
+from centralita.api import errors
+from centralita.api.health import router as health_router
+from centralita.api.limits import BodySizeLimit
+from centralita.api.router import v1_router
+from centralita.bootstrap import Container, build_container
+from centralita.channels.api import router as hooks_router
+from centralita.config import Settings, load_settings
+
+
+def create_app(container: Container | None = None, settings: Settings | None = None) -> FastAPI:
+    if container is None:
+        container = build_container(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    app = FastAPI(
+        title="Centralita API",
+        version=__version__,
+        description="AI virtual receptionist and omnichannel contact center.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.container = container
+    errors.install(app)
+    app.include_router(health_router)
+    app.include_router(v1_router())
+    app.include_router(hooks_router)
+    from centralita.web.routes import install as install_web
+
+    install_web(app)
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    return app

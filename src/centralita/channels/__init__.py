@@ -1,0 +1,1 @@
+"""Channels: the adapter seam, the provider registry and the ingress pipeline."""

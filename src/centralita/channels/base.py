@@ -1,0 +1,135 @@
+"""The channel adapter seam. Providers see only these plain, frozen dataclasses.
+
+The core asks what a channel *can* do (``Capabilities``), never which provider it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class ChannelKind(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+    WEBCHAT = "webchat"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    voice: bool = False
+    buttons: bool = False
+    templates: bool = False
+    media: bool = False
+    max_text_length: int = 4096
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """What an adapter may know about its channel account: no ORM row crosses the seam."""
+
+    id: str
+    tenant_id: str
+    kind: str  # a ChannelKind, or "multi" for accounts that carry several (the simulator)
+    provider: str
+    address: str
+    secret: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpInbound:
+    method: str
+    url: str  # the public URL the provider called (rebuilt from the public base URL)
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpOutbound:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Address:
+    kind: str  # phone | email | whatsapp | web
+    value: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message, provider-neutral."""
+
+    channel: ChannelKind
+    provider_message_id: str
+    sender: Address
+    text: str
+    received_at: datetime | None = None
+    sender_name: str | None = None
+    recipient: str | None = None
+    kind: str = "text"  # text | media | event
+    language: str | None = None
+    thread_key: str | None = None  # e.g. an email References chain or a call id
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    provider_message_id: str
+    status: str  # queued | sent | delivered | read | failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    message_id: str
+    to: Address
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: str = "sent"
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    messages: tuple[InboundMessage, ...] = ()
+    statuses: tuple[DeliveryStatus, ...] = ()
+
+
+class SignatureError(Exception):
+    """The request is not from the provider: answer 403 and store nothing."""
+
+
+class MalformedRequest(Exception):
+    """The request is from the provider but cannot be understood: answer 400."""
+
+
+class ChannelAdapter(Protocol):
+    """One provider's wire format. Adapters never touch the database or decide identity."""
+
+    provider: str
+    capabilities: Capabilities
+
+    def verify(self, request: HttpInbound, account: AccountConfig) -> None:
+        """Raise ``SignatureError`` unless ``request`` is authentic for ``account``."""
+
+    def parse(self, request: HttpInbound, account: AccountConfig) -> ParsedRequest:
+        """Turn the request into provider-neutral events; raise ``MalformedRequest``."""
+
+    def acknowledge(self, parsed: ParsedRequest, account: AccountConfig) -> HttpOutbound:
+        """The response the provider expects once the request is durably stored."""
+
+    async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
+        """Deliver one outbound message through the provider."""

@@ -1,0 +1,58 @@
+"""The ingress pipeline shared by every provider: verify, parse, store, then acknowledge.
+
+The acknowledgement is built only after the transaction commits, so a provider never gets a
+2xx for something that is not durably stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from centralita.channels import service as channels_service
+from centralita.channels.base import HttpInbound, HttpOutbound
+from centralita.channels.registry import AdapterRegistry
+from centralita.conversations import service as conversations_service
+from centralita.conversations.service import ReceiveResult
+from centralita.core.errors import NotFound
+from centralita.tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class IngressOutcome:
+    response: HttpOutbound
+    results: tuple[ReceiveResult, ...]
+
+
+async def ingest(
+    sessions: async_sessionmaker[AsyncSession],
+    adapters: AdapterRegistry,
+    *,
+    account_id: str,
+    request: HttpInbound,
+) -> IngressOutcome:
+    """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``."""
+    async with sessions() as session, session.begin():
+        account = await channels_service.get_for_ingress(session, account_id=account_id)
+        adapter = adapters.get(account.provider)
+        if adapter is None:
+            raise NotFound(f"no adapter for provider {account.provider}")
+        config = channels_service.to_config(account)
+        adapter.verify(request, config)
+        parsed = adapter.parse(request, config)
+        tenant = await session.get_one(Tenant, account.tenant_id)
+        window = timedelta(hours=tenant.reopen_window_hours)
+        results = []
+        for inbound in parsed.messages:
+            results.append(
+                await conversations_service.receive_inbound(
+                    session, account=config, inbound=inbound, reopen_window=window
+                )
+            )
+        for status in parsed.statuses:
+            await conversations_service.record_delivery_status(
+                session, account=config, status=status
+            )
+    return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))

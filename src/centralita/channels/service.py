@@ -1,0 +1,52 @@
+"""Channel account use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.channels.base import AccountConfig
+from centralita.channels.models import ChannelAccount
+from centralita.core.errors import NotFound
+
+
+def to_config(account: ChannelAccount) -> AccountConfig:
+    return AccountConfig(
+        id=account.id,
+        tenant_id=account.tenant_id,
+        kind=account.kind,
+        provider=account.provider,
+        address=account.address,
+        secret=account.secret,
+        settings=dict(account.settings or {}),
+    )
+
+
+async def get_for_ingress(session: AsyncSession, *, account_id: str) -> ChannelAccount:
+    """Providers are not tenant users: the unguessable account id plus its signature decide."""
+    account = await session.get(ChannelAccount, account_id)
+    if account is None or not account.enabled:
+        raise NotFound(f"channel account {account_id} not found")
+    return account
+
+
+async def get_account(session: AsyncSession, *, tenant_id: str, account_id: str) -> ChannelAccount:
+    account = await session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.tenant_id == tenant_id, ChannelAccount.id == account_id
+        )
+    )
+    if account is None:
+        raise NotFound(f"channel account {account_id} not found")
+    return account
+
+
+async def list_accounts(
+    session: AsyncSession, *, tenant_id: str, **filters: Any
+) -> list[ChannelAccount]:
+    stmt = select(ChannelAccount).where(ChannelAccount.tenant_id == tenant_id)
+    for key, value in filters.items():
+        stmt = stmt.where(getattr(ChannelAccount, key) == value)
+    return list((await session.scalars(stmt.order_by(ChannelAccount.name))).all())

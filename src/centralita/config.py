@@ -1,0 +1,75 @@
+"""Typed settings, built once from CENTRALITA_* environment variables and an optional file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "centralita"
+
+
+class Settings(BaseSettings):
+    """Everything the process needs; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CENTRALITA_", env_file=None, extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field(
+        default="", description="SQLAlchemy async URL; empty means SQLite in data_dir."
+    )
+    redis_url: str = Field(default="", description="redis://…; empty means in-process bus.")
+    secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs sessions and CSRF tokens; required by serve."
+    )
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: str = Field(default="production", pattern="^(production|development|test)$")
+    max_body_bytes: int = 1_000_000
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    cookie_secure: bool = True
+    simulator_enabled: bool = False
+    relay_interval_seconds: float = 1.0
+    password_hash_cheap: bool = Field(
+        default=False, description="Cheap argon2 parameters; tests only."
+    )
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'centralita.db'}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+
+def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment, then an env-style file, then explicit overrides.
+
+    ``CENTRALITA_ENV_FILE`` names the file when ``env_file`` is not given.
+    """
+    path = env_file or os.environ.get("CENTRALITA_ENV_FILE") or None
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"settings file not found: {path}")
+    return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]

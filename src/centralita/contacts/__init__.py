@@ -1,0 +1,1 @@
+"""Contacts (CRM): people, their addresses on every channel, merges."""

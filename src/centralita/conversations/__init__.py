@@ -1,0 +1,1 @@
+"""Conversations, interactions and messages; ``receive_inbound`` for every channel."""

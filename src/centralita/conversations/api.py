@@ -1,0 +1,148 @@
+"""Conversation, message and interaction endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from centralita.api.deps import CurrentPrincipal, DbSession, Paging
+from centralita.api.pagination import Page
+from centralita.conversations import service as conversations_service
+from centralita.conversations.schemas import (
+    ConversationRead,
+    ConversationUpdate,
+    InteractionRead,
+    MessageCreate,
+    MessageRead,
+)
+
+router = APIRouter(tags=["conversations"])
+
+
+@router.get("/conversations", summary="List conversations, newest first")
+async def list_conversations(
+    db: DbSession,
+    principal: CurrentPrincipal,
+    page: Paging,
+    status: Annotated[Literal["open", "pending", "closed"] | None, Query()] = None,
+    contact_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[ConversationRead]:
+    result = await conversations_service.list_conversations(
+        db,
+        tenant_id=principal.tenant_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        status=status,
+        contact_id=contact_id,
+    )
+    return Page(
+        items=[ConversationRead.model_validate(c) for c in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.get("/conversations/{conversation_id}", responses={404: {}})
+async def get_conversation(
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal
+) -> ConversationRead:
+    conv = await conversations_service.get_conversation(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id
+    )
+    return ConversationRead.model_validate(conv)
+
+
+@router.patch("/conversations/{conversation_id}", responses={404: {}, 422: {}})
+async def update_conversation(
+    conversation_id: str, body: ConversationUpdate, db: DbSession, principal: CurrentPrincipal
+) -> ConversationRead:
+    conv = await conversations_service.update_conversation(
+        db,
+        tenant_id=principal.tenant_id,
+        conversation_id=conversation_id,
+        **body.model_dump(exclude_unset=True),
+    )
+    return ConversationRead.model_validate(conv)
+
+
+@router.get("/conversations/{conversation_id}/messages", responses={404: {}})
+async def list_messages(
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+) -> Page[MessageRead]:
+    result = await conversations_service.list_messages(
+        db,
+        tenant_id=principal.tenant_id,
+        conversation_id=conversation_id,
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+    return Page(
+        items=[MessageRead.model_validate(m) for m in result.items], next_cursor=result.next_cursor
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages", status_code=201, responses={404: {}, 422: {}}
+)
+async def create_message(
+    conversation_id: str, body: MessageCreate, db: DbSession, principal: CurrentPrincipal
+) -> MessageRead:
+    message = await conversations_service.add_message(
+        db,
+        tenant_id=principal.tenant_id,
+        conversation_id=conversation_id,
+        body=body.body,
+        kind=body.kind,
+        channel=body.channel,
+        author_type="agent",
+        author_id=principal.user_id or principal.api_key_id,
+    )
+    return MessageRead.model_validate(message)
+
+
+@router.get("/conversations/{conversation_id}/interactions", responses={404: {}})
+async def list_conversation_interactions(
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+) -> Page[InteractionRead]:
+    result = await conversations_service.list_interactions(
+        db,
+        tenant_id=principal.tenant_id,
+        conversation_id=conversation_id,
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+    return Page(
+        items=[InteractionRead.model_validate(i) for i in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.get("/messages/{message_id}", responses={404: {}})
+async def get_message(message_id: str, db: DbSession, principal: CurrentPrincipal) -> MessageRead:
+    message = await conversations_service.get_message(
+        db, tenant_id=principal.tenant_id, message_id=message_id
+    )
+    return MessageRead.model_validate(message)
+
+
+@router.get("/interactions", summary="List interactions (the KPI source records)")
+async def list_interactions(
+    db: DbSession, principal: CurrentPrincipal, page: Paging
+) -> Page[InteractionRead]:
+    result = await conversations_service.list_interactions(
+        db, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor
+    )
+    return Page(
+        items=[InteractionRead.model_validate(i) for i in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.get("/interactions/{interaction_id}", responses={404: {}})
+async def get_interaction(
+    interaction_id: str, db: DbSession, principal: CurrentPrincipal
+) -> InteractionRead:
+    row = await conversations_service.get_interaction(
+        db, tenant_id=principal.tenant_id, interaction_id=interaction_id
+    )
+    return InteractionRead.model_validate(row)

@@ -1,0 +1,75 @@
+"""Event handlers of the conversations domain: outbound delivery through the adapters."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from centralita.channels import service as channels_service
+from centralita.channels.base import Address, OutboundMessage
+from centralita.contacts.models import ContactAddress
+from centralita.conversations import service as conversations_service
+from centralita.conversations.models import Message
+from centralita.events.envelope import Envelope
+
+if TYPE_CHECKING:
+    from centralita.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+_ADDRESS_FOR_CHANNEL = {
+    "voice": "phone",
+    "sms": "phone",
+    "whatsapp": "whatsapp",
+    "email": "email",
+    "webchat": "web",
+}
+
+
+async def deliver_outbound(container: Container, envelope: Envelope) -> None:
+    """Send one queued outbound message once; a redelivered event finds it already sent."""
+    if envelope.payload.get("direction") != "outbound":
+        return
+    async with container.sessions() as session, session.begin():
+        message = await session.scalar(
+            select(Message)
+            .where(
+                Message.tenant_id == envelope.tenant_id,
+                Message.id == envelope.payload["message_id"],
+            )
+            .with_for_update()
+        )
+        if message is None or message.delivery_status != "queued":
+            return
+        account = await channels_service.get_account(
+            session, tenant_id=message.tenant_id, account_id=message.channel_account_id or ""
+        )
+        adapter = container.adapters.get(account.provider)
+        kind = _ADDRESS_FOR_CHANNEL.get(message.channel, "phone")
+        to = await session.scalar(
+            select(ContactAddress.value).where(
+                ContactAddress.tenant_id == message.tenant_id,
+                ContactAddress.contact_id == message.contact_id,
+                ContactAddress.kind == kind,
+            )
+        )
+        if adapter is None or to is None:
+            await conversations_service.set_delivery_status(
+                session,
+                message=message,
+                status="failed",
+                error="no adapter" if adapter is None else f"contact has no {kind} address",
+            )
+            return
+        result = await adapter.send(
+            OutboundMessage(message_id=message.id, to=Address(kind, to), text=message.body),
+            channels_service.to_config(account),
+        )
+        await conversations_service.set_delivery_status(
+            session,
+            message=message,
+            status=result.status,
+            provider_message_id=result.provider_message_id,
+        )

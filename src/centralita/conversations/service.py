@@ -1,0 +1,525 @@
+"""Conversation use cases; ``receive_inbound`` is written once for every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.channels.base import AccountConfig, DeliveryStatus, InboundMessage
+from centralita.contacts import service as contacts_service
+from centralita.conversations.events import (
+    ConversationClosed,
+    ConversationReopened,
+    ConversationStarted,
+    ConversationUpdated,
+    InteractionStarted,
+    InteractionUpdated,
+    MessageQueued,
+    MessageReceived,
+    MessageStatusChanged,
+)
+from centralita.conversations.models import Conversation, Interaction, Message
+from centralita.conversations.threading import (
+    ConversationSummary,
+    InteractionSummary,
+    ThreadAction,
+    pick_conversation,
+    pick_interaction,
+)
+from centralita.core.clock import utcnow
+from centralita.core.errors import InvalidInput, NotFound
+from centralita.core.ids import new_id
+from centralita.db.paging import Slice, paginate
+from centralita.events import outbox
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    message: Message
+    conversation: Conversation
+    interaction: Interaction
+    contact_created: bool
+    conversation_created: bool
+    duplicate: bool
+
+
+async def _existing_message(
+    session: AsyncSession, *, account: AccountConfig, provider_message_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.tenant_id == account.tenant_id,
+            Message.channel_account_id == account.id,
+            Message.provider_message_id == provider_message_id,
+        )
+    )
+
+
+async def _result_for_duplicate(session: AsyncSession, message: Message) -> ReceiveResult:
+    conversation = await session.get_one(Conversation, message.conversation_id)
+    interaction = await session.get_one(Interaction, message.interaction_id)
+    return ReceiveResult(message, conversation, interaction, False, False, True)
+
+
+async def receive_inbound(
+    session: AsyncSession,
+    *,
+    account: AccountConfig,
+    inbound: InboundMessage,
+    reopen_window: timedelta,
+    now: datetime | None = None,
+) -> ReceiveResult:
+    """Store one inbound message: contact, conversation, interaction, message, event.
+
+    Idempotent on (channel account, provider message id): a redelivery returns the stored
+    message with ``duplicate=True`` and emits nothing.
+    """
+    now = now or utcnow()
+    tenant_id = account.tenant_id
+    dup = await _existing_message(
+        session, account=account, provider_message_id=inbound.provider_message_id
+    )
+    if dup is not None:
+        return await _result_for_duplicate(session, dup)
+
+    found = await contacts_service.find_or_create_by_address(
+        session,
+        tenant_id=tenant_id,
+        kind=inbound.sender.kind,
+        value=inbound.sender.value,
+        name=inbound.sender_name,
+    )
+    contact = found.contact
+    if contact.name is None and inbound.sender_name:
+        contact.name = inbound.sender_name
+    contact.last_contact_at = now
+
+    conversation, created = await _thread(
+        session,
+        tenant_id=tenant_id,
+        contact_id=contact.id,
+        channel=inbound.channel.value,
+        reopen_window=reopen_window,
+        now=now,
+    )
+    interaction = await _interaction(
+        session,
+        conversation=conversation,
+        account=account,
+        channel=inbound.channel.value,
+        now=now,
+        provider_session_id=inbound.thread_key,
+    )
+    message = Message(
+        id=new_id("msg"),
+        tenant_id=tenant_id,
+        conversation_id=conversation.id,
+        interaction_id=interaction.id,
+        contact_id=contact.id,
+        channel=inbound.channel.value,
+        channel_account_id=account.id,
+        direction="inbound",
+        kind=inbound.kind,
+        author_type="contact",
+        author_id=contact.id,
+        body=inbound.text,
+        language=inbound.language,
+        provider_message_id=inbound.provider_message_id,
+        delivery_status="received",
+        meta=dict(inbound.metadata),
+        created_at=inbound.received_at or now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent delivery of the same provider id won the race.
+        dup = await _existing_message(
+            session, account=account, provider_message_id=inbound.provider_message_id
+        )
+        if dup is None:
+            raise
+        return await _result_for_duplicate(session, dup)
+    conversation.last_message_at = message.created_at
+    conversation.last_channel = inbound.channel.value
+    if inbound.language:
+        conversation.language = inbound.language
+    outbox.record(
+        session,
+        MessageReceived(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            conversation_id=conversation.id,
+            interaction_id=interaction.id,
+            contact_id=contact.id,
+            channel=inbound.channel.value,
+            channel_account_id=account.id,
+            body=inbound.text,
+        ),
+    )
+    return ReceiveResult(message, conversation, interaction, found.created, created, False)
+
+
+async def _thread(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    channel: str,
+    reopen_window: timedelta,
+    now: datetime,
+) -> tuple[Conversation, bool]:
+    rows = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.tenant_id == tenant_id, Conversation.contact_id == contact_id)
+            .order_by(Conversation.last_message_at.desc())
+            .limit(20)
+        )
+    ).all()
+    decision = pick_conversation(
+        [ConversationSummary(c.id, c.status, c.last_message_at, c.closed_at) for c in rows],
+        now=now,
+        reopen_window=reopen_window,
+    )
+    by_id = {c.id: c for c in rows}
+    if decision.action is ThreadAction.CONTINUE:
+        return by_id[decision.conversation_id or ""], False
+    if decision.action is ThreadAction.REOPEN:
+        conv = by_id[decision.conversation_id or ""]
+        conv.status = "open"
+        conv.closed_at = None
+        conv.owner_type, conv.owner_id = "bot", None
+        outbox.record(
+            session,
+            ConversationReopened(
+                tenant_id=tenant_id, conversation_id=conv.id, contact_id=contact_id, channel=channel
+            ),
+        )
+        return conv, False
+    conv = Conversation(
+        id=new_id("cv"),
+        tenant_id=tenant_id,
+        contact_id=contact_id,
+        status="open",
+        owner_type="bot",
+        last_channel=channel,
+        last_message_at=now,
+        intake={},
+        tags=[],
+    )
+    session.add(conv)
+    await session.flush()
+    outbox.record(
+        session,
+        ConversationStarted(
+            tenant_id=tenant_id, conversation_id=conv.id, contact_id=contact_id, channel=channel
+        ),
+    )
+    return conv, True
+
+
+async def _interaction(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    account: AccountConfig,
+    channel: str,
+    now: datetime,
+    provider_session_id: str | None,
+) -> Interaction:
+    rows = (
+        await session.scalars(
+            select(Interaction).where(
+                Interaction.tenant_id == conversation.tenant_id,
+                Interaction.conversation_id == conversation.id,
+                Interaction.ended_at.is_(None),
+            )
+        )
+    ).all()
+    chosen = pick_interaction(
+        [InteractionSummary(i.id, i.channel, i.ended_at) for i in rows], channel=channel
+    )
+    if chosen is not None:
+        return next(i for i in rows if i.id == chosen)
+    interaction = Interaction(
+        id=new_id("ix"),
+        tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel=channel,
+        channel_account_id=account.id,
+        direction="inbound",
+        arrived_at=now,
+        provider_session_id=provider_session_id,
+    )
+    session.add(interaction)
+    await session.flush()
+    outbox.record(
+        session,
+        InteractionStarted(
+            tenant_id=conversation.tenant_id,
+            interaction_id=interaction.id,
+            conversation_id=conversation.id,
+            channel=channel,
+        ),
+    )
+    return interaction
+
+
+async def get_conversation(
+    session: AsyncSession, *, tenant_id: str, conversation_id: str
+) -> Conversation:
+    conv = await session.scalar(
+        select(Conversation).where(
+            Conversation.tenant_id == tenant_id, Conversation.id == conversation_id
+        )
+    )
+    if conv is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conv
+
+
+async def list_conversations(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    contact_id: str | None = None,
+) -> Slice[Conversation]:
+    stmt = select(Conversation).where(Conversation.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(Conversation.status == status)
+    if contact_id:
+        stmt = stmt.where(Conversation.contact_id == contact_id)
+    return await paginate(session, stmt, Conversation.id, limit=limit, cursor=cursor)
+
+
+async def update_conversation(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    conversation_id: str,
+    status: str | None = None,
+    tags: list[str] | None = None,
+    subject: str | None = None,
+    now: datetime | None = None,
+) -> Conversation:
+    conv = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    now = now or utcnow()
+    changes: dict[str, object] = {}
+    if subject is not None and subject != conv.subject:
+        conv.subject = subject
+        changes["subject"] = subject
+    if tags is not None and tags != conv.tags:
+        conv.tags = list(dict.fromkeys(tags))
+        changes["tags"] = conv.tags
+    if status is not None and status != conv.status:
+        conv.status = status
+        changes["status"] = status
+        if status == "closed":
+            conv.closed_at = now
+            await _end_open_interactions(session, conversation=conv, now=now)
+        else:
+            conv.closed_at = None
+    if changes:
+        outbox.record(
+            session,
+            ConversationUpdated(tenant_id=tenant_id, conversation_id=conv.id, changes=changes),
+        )
+        if changes.get("status") == "closed":
+            outbox.record(session, ConversationClosed(tenant_id=tenant_id, conversation_id=conv.id))
+    return conv
+
+
+async def _end_open_interactions(
+    session: AsyncSession, *, conversation: Conversation, now: datetime
+) -> None:
+    rows = (
+        await session.scalars(
+            select(Interaction).where(
+                Interaction.tenant_id == conversation.tenant_id,
+                Interaction.conversation_id == conversation.id,
+                Interaction.ended_at.is_(None),
+            )
+        )
+    ).all()
+    for interaction in rows:
+        interaction.ended_at = now
+        outbox.record(
+            session,
+            InteractionUpdated(
+                tenant_id=conversation.tenant_id,
+                interaction_id=interaction.id,
+                changes={"ended_at": now.isoformat()},
+            ),
+        )
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    conversation_id: str,
+    limit: int,
+    cursor: str | None,
+) -> Slice[Message]:
+    await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    stmt = select(Message).where(
+        Message.tenant_id == tenant_id, Message.conversation_id == conversation_id
+    )
+    return await paginate(session, stmt, Message.id, limit=limit, cursor=cursor)
+
+
+async def get_message(session: AsyncSession, *, tenant_id: str, message_id: str) -> Message:
+    msg = await session.scalar(
+        select(Message).where(Message.tenant_id == tenant_id, Message.id == message_id)
+    )
+    if msg is None:
+        raise NotFound(f"message {message_id} not found")
+    return msg
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    conversation_id: str,
+    body: str,
+    kind: str = "text",
+    author_type: str = "agent",
+    author_id: str | None = None,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """An agent's or the bot's reply (outbound, delivered through the outbox) or a note."""
+    conv = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    now = now or utcnow()
+    is_note = kind == "note"
+    channel = channel or conv.last_channel
+    account_id = None
+    interaction_id = None
+    if not is_note:
+        last_in = await session.scalar(
+            select(Message)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.conversation_id == conv.id,
+                Message.direction == "inbound",
+                Message.channel == channel,
+            )
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
+        if last_in is None:
+            raise InvalidInput.for_field(
+                "channel", f"the customer has not written on {channel}: nowhere to reply"
+            )
+        account_id, interaction_id = last_in.channel_account_id, last_in.interaction_id
+    message = Message(
+        id=new_id("msg"),
+        tenant_id=tenant_id,
+        conversation_id=conv.id,
+        interaction_id=interaction_id,
+        contact_id=conv.contact_id,
+        channel=channel,
+        channel_account_id=account_id,
+        direction="internal" if is_note else "outbound",
+        kind=kind,
+        author_type=author_type,
+        author_id=author_id,
+        body=body,
+        delivery_status="internal" if is_note else "queued",
+        created_at=now,
+        meta={},
+    )
+    session.add(message)
+    await session.flush()
+    if not is_note:
+        conv.last_message_at = now
+    outbox.record(
+        session,
+        MessageQueued(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            conversation_id=conv.id,
+            channel=channel,
+            direction=message.direction,
+            kind=kind,
+        ),
+    )
+    return message
+
+
+async def set_delivery_status(
+    session: AsyncSession,
+    *,
+    message: Message,
+    status: str,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    if provider_message_id:
+        message.provider_message_id = provider_message_id
+    if message.delivery_status == status and error is None:
+        return
+    message.delivery_status = status
+    message.delivery_error = error
+    outbox.record(
+        session,
+        MessageStatusChanged(
+            tenant_id=message.tenant_id, message_id=message.id, status=status, error=error
+        ),
+    )
+
+
+async def record_delivery_status(
+    session: AsyncSession, *, account: AccountConfig, status: DeliveryStatus
+) -> None:
+    """A provider status callback; unknown ids are ignored (they may predate us)."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.tenant_id == account.tenant_id,
+            Message.channel_account_id == account.id,
+            Message.provider_message_id == status.provider_message_id,
+        )
+    )
+    if message is not None:
+        await set_delivery_status(
+            session, message=message, status=status.status, error=status.error
+        )
+
+
+async def list_interactions(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None,
+    conversation_id: str | None = None,
+) -> Slice[Interaction]:
+    stmt = select(Interaction).where(Interaction.tenant_id == tenant_id)
+    if conversation_id:
+        await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+        stmt = stmt.where(Interaction.conversation_id == conversation_id)
+    return await paginate(session, stmt, Interaction.id, limit=limit, cursor=cursor)
+
+
+async def get_interaction(
+    session: AsyncSession, *, tenant_id: str, interaction_id: str
+) -> Interaction:
+    row = await session.scalar(
+        select(Interaction).where(
+            Interaction.tenant_id == tenant_id, Interaction.id == interaction_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"interaction {interaction_id} not found")
+    return row

@@ -1,0 +1,1 @@
+"""Shared, framework-free building blocks named by topic."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy base, engine factory and migrations."""

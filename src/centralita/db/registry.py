@@ -1,0 +1,23 @@
+"""Import every model module so that ``Base.metadata`` knows every table."""
+
+from __future__ import annotations
+
+from centralita.access import models as access_models
+from centralita.audit import models as audit_models
+from centralita.channels import models as channels_models
+from centralita.contacts import models as contacts_models
+from centralita.conversations import models as conversations_models
+from centralita.db.base import Base
+from centralita.events import models as events_models
+from centralita.tenants import models as tenants_models
+
+MODEL_MODULES = (
+    tenants_models,
+    access_models,
+    audit_models,
+    channels_models,
+    contacts_models,
+    conversations_models,
+    events_models,
+)
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Domain events: envelopes, the transactional outbox, the relay and the buses."""

@@ -1,0 +1,31 @@
+"""The one table of who reacts to which event.
+
+Each row: (group, event names, factory). The factory receives the container and returns the
+async handler. A group gets each event once across all processes (see ``events.bus``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from centralita.events.bus import Handler
+
+if TYPE_CHECKING:
+    from centralita.bootstrap import Container
+
+HandlerFactory = Callable[["Container"], Handler]
+
+
+def _delivery(container: Container) -> Handler:
+    from centralita.conversations.handlers import deliver_outbound
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await deliver_outbound(container, envelope)
+
+    return handle
+
+
+SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
+    ("delivery", frozenset({"message.queued"}), _delivery),
+]

@@ -1,0 +1,1 @@
+"""Tenants: one business each, with its profile and configuration-as-code."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2) and their static assets; no CDN."""
