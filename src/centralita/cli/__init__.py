@@ -1,0 +1,1 @@
+"""The ``centralita`` command line."""
