@@ -6,18 +6,31 @@ import click
 
 from centralita import __version__
 from centralita.cli.contacts import contacts
+from centralita.cli.db import db
+from centralita.cli.server import serve, worker
 from centralita.cli.tenant import tenant
+from centralita.cli.users import user
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="centralita")
-def cli() -> None:
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="An env-style file of CENTRALITA_* settings.",
+)
+@click.pass_context
+def cli(ctx: click.Context, env_file: str | None) -> None:
     """Centralita: an AI virtual receptionist with an omnichannel contact center behind it.
 
     Settings come from CENTRALITA_* environment variables, or from an env-style file named by
     --env-file or CENTRALITA_ENV_FILE. Start with `centralita demo`.
     """
 
+    ctx.ensure_object(dict)
+    ctx.obj["env_file"] = env_file
 
-cli.add_command(tenant)
-cli.add_command(contacts)
+
+for command in (serve, worker, db, tenant, user, contacts):
+    cli.add_command(command)
