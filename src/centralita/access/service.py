@@ -263,15 +263,18 @@ async def resolve_session(
     now = now or utcnow()
     row = (
         await session.execute(
-            select(WebSession, User)
+            select(WebSession, User, Tenant.disabled)
             .join(User, User.id == WebSession.user_id)
+            .join(Tenant, Tenant.id == WebSession.tenant_id)
             .where(WebSession.id == _sha256(token)[:40])
         )
     ).first()
     if row is None:
         return None
-    web, user = row
-    if web.revoked_at or user.disabled or now >= web.expires_at or now - web.last_seen_at > idle:
+    web, user, tenant_disabled = row
+    if web.revoked_at or user.disabled or tenant_disabled:
+        return None
+    if now >= web.expires_at or now - web.last_seen_at > idle:
         return None
     if now - web.last_seen_at > timedelta(seconds=30):
         web.last_seen_at = now

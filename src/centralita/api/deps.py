@@ -14,8 +14,21 @@ from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.bootstrap import Container
 from centralita.core.errors import PermissionDenied, Unauthenticated
+from centralita.web import csrf
 
 SESSION_COOKIE = "centralita_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf(request: Request) -> None:
+    """A browser session changing data must prove it is our page: the X-CSRF-Token header."""
+    signer = getattr(request.app.state, "csrf_signer", None)
+    if signer is None:
+        raise PermissionDenied("web sessions cannot change data without a secret key")
+    try:
+        csrf.check_header(signer, request)
+    except csrf.CsrfError as exc:
+        raise PermissionDenied(f"CSRF check failed: {exc}") from exc
 
 
 def get_container(request: Request) -> Container:
@@ -51,6 +64,8 @@ async def get_principal(request: Request, db: DbSession) -> Principal:
             db, token=cookie, idle=timedelta(minutes=settings.session_idle_minutes)
         )
         if principal is not None:
+            if request.method not in SAFE_METHODS:
+                _check_csrf(request)
             return principal
     raise Unauthenticated("authentication required: an API key or a web session")
 

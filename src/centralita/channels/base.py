@@ -20,6 +20,16 @@ class ChannelKind(StrEnum):
     WEBCHAT = "webchat"
 
 
+# The address kind a customer has on each channel.
+SENDER_ADDRESS_KIND: Mapping[ChannelKind, str] = {
+    ChannelKind.VOICE: "phone",
+    ChannelKind.SMS: "phone",
+    ChannelKind.WHATSAPP: "whatsapp",
+    ChannelKind.EMAIL: "email",
+    ChannelKind.WEBCHAT: "web",
+}
+
+
 @dataclass(frozen=True)
 class Capabilities:
     voice: bool = False

@@ -50,3 +50,11 @@ async def list_accounts(
     for key, value in filters.items():
         stmt = stmt.where(getattr(ChannelAccount, key) == value)
     return list((await session.scalars(stmt.order_by(ChannelAccount.name))).all())
+
+
+async def list_simulator_accounts(session: AsyncSession) -> list[ChannelAccount]:
+    """Enabled accounts of the built-in simulator, across tenants (for the /simulator page)."""
+    stmt = select(ChannelAccount).where(
+        ChannelAccount.provider == "simulator", ChannelAccount.enabled.is_(True)
+    )
+    return list((await session.scalars(stmt.order_by(ChannelAccount.id))).all())

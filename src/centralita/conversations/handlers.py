@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from centralita.channels import service as channels_service
-from centralita.channels.base import Address, OutboundMessage
+from centralita.channels.base import SENDER_ADDRESS_KIND, Address, ChannelKind, OutboundMessage
 from centralita.contacts.models import ContactAddress
 from centralita.conversations import service as conversations_service
 from centralita.conversations.models import Message
@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from centralita.bootstrap import Container
 
 log = logging.getLogger(__name__)
-
-_ADDRESS_FOR_CHANNEL = {
-    "voice": "phone",
-    "sms": "phone",
-    "whatsapp": "whatsapp",
-    "email": "email",
-    "webchat": "web",
-}
 
 
 async def deliver_outbound(container: Container, envelope: Envelope) -> None:
@@ -47,7 +39,7 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             session, tenant_id=message.tenant_id, account_id=message.channel_account_id or ""
         )
         adapter = container.adapters.get(account.provider)
-        kind = _ADDRESS_FOR_CHANNEL.get(message.channel, "phone")
+        kind = SENDER_ADDRESS_KIND[ChannelKind(message.channel)]
         to = await session.scalar(
             select(ContactAddress.value).where(
                 ContactAddress.tenant_id == message.tenant_id,

@@ -26,6 +26,7 @@ from centralita.channels.base import (
     HttpInbound,
     HttpOutbound,
     InboundMessage,
+    SENDER_ADDRESS_KIND,
     MalformedRequest,
     OutboundMessage,
     ParsedRequest,
@@ -35,13 +36,6 @@ from centralita.channels.base import (
 
 SIGNATURE_HEADER = "x-simulator-signature"
 MAX_TEXT = 4096
-_SENDER_KIND = {
-    ChannelKind.VOICE: "phone",
-    ChannelKind.SMS: "phone",
-    ChannelKind.WHATSAPP: "whatsapp",
-    ChannelKind.EMAIL: "email",
-    ChannelKind.WEBCHAT: "web",
-}
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -83,7 +77,7 @@ class SimulatorAdapter:
         except ValueError as exc:
             raise MalformedRequest("channel: one of " + ", ".join(ChannelKind)) from exc
         sender = _field(data, "from", dict)
-        kind = sender.get("kind") or _SENDER_KIND[channel]
+        kind = sender.get("kind") or SENDER_ADDRESS_KIND[channel]
         value = sender.get("value")
         if not isinstance(kind, str) or not isinstance(value, str) or not value:
             raise MalformedRequest("from.value: required string")
