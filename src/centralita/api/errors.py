@@ -66,7 +66,8 @@ def install(app: FastAPI) -> None:
             401: "Unauthenticated",
             403: "Forbidden",
         }.get(exc.status_code, "Error")
-        return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(SignatureError)
     async def signature_error(_: Request, exc: SignatureError) -> JSONResponse:
