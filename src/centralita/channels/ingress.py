@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from centralita.channels import service as channels_service
 from centralita.channels.base import HttpInbound, HttpOutbound
 from centralita.channels.registry import AdapterRegistry
+from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.service import ReceiveResult
 from centralita.core.errors import NotFound
@@ -52,7 +53,7 @@ async def ingest(
                 )
             )
         for status in parsed.statuses:
-            await conversations_service.record_delivery_status(
+            await conversations_outbound.record_delivery_status(
                 session, account=config, status=status
             )
     return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))

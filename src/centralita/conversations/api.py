@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from centralita.api.deps import CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.schemas import (
     ConversationRead,
@@ -87,7 +88,7 @@ async def list_messages(
 async def create_message(
     conversation_id: str, body: MessageCreate, db: DbSession, principal: CurrentPrincipal
 ) -> MessageRead:
-    message = await conversations_service.add_message(
+    message = await conversations_outbound.add_message(
         db,
         tenant_id=principal.tenant_id,
         conversation_id=conversation_id,

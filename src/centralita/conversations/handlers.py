@@ -10,7 +10,7 @@ from sqlalchemy import select
 from centralita.channels import service as channels_service
 from centralita.channels.base import SENDER_ADDRESS_KIND, Address, ChannelKind, OutboundMessage
 from centralita.contacts.models import ContactAddress
-from centralita.conversations import service as conversations_service
+from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations.models import Message
 from centralita.events.envelope import Envelope
 
@@ -48,7 +48,7 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             )
         )
         if adapter is None or to is None:
-            await conversations_service.set_delivery_status(
+            await conversations_outbound.set_delivery_status(
                 session,
                 message=message,
                 status="failed",
@@ -59,7 +59,7 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             OutboundMessage(message_id=message.id, to=Address(kind, to), text=message.body),
             channels_service.to_config(account),
         )
-        await conversations_service.set_delivery_status(
+        await conversations_outbound.set_delivery_status(
             session,
             message=message,
             status=result.status,

@@ -1,0 +1,127 @@
+"""Outbound messages and notes, and their delivery status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.channels.base import AccountConfig, DeliveryStatus
+from centralita.conversations.events import MessageQueued, MessageStatusChanged
+from centralita.conversations.models import Message
+from centralita.conversations.service import get_conversation
+from centralita.core.clock import utcnow
+from centralita.core.errors import InvalidInput
+from centralita.core.ids import new_id
+from centralita.events import outbox
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    conversation_id: str,
+    body: str,
+    kind: str = "text",
+    author_type: str = "agent",
+    author_id: str | None = None,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """An agent's or the bot's reply (outbound, delivered through the outbox) or a note."""
+    conv = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+    now = now or utcnow()
+    is_note = kind == "note"
+    channel = channel or conv.last_channel
+    account_id = None
+    interaction_id = None
+    if not is_note:
+        last_in = await session.scalar(
+            select(Message)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.conversation_id == conv.id,
+                Message.direction == "inbound",
+                Message.channel == channel,
+            )
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
+        if last_in is None:
+            raise InvalidInput.for_field(
+                "channel", f"the customer has not written on {channel}: nowhere to reply"
+            )
+        account_id, interaction_id = last_in.channel_account_id, last_in.interaction_id
+    message = Message(
+        id=new_id("msg"),
+        tenant_id=tenant_id,
+        conversation_id=conv.id,
+        interaction_id=interaction_id,
+        contact_id=conv.contact_id,
+        channel=channel,
+        channel_account_id=account_id,
+        direction="internal" if is_note else "outbound",
+        kind=kind,
+        author_type=author_type,
+        author_id=author_id,
+        body=body,
+        delivery_status="internal" if is_note else "queued",
+        created_at=now,
+        meta={},
+    )
+    session.add(message)
+    await session.flush()
+    if not is_note:
+        conv.last_message_at = now
+    outbox.record(
+        session,
+        MessageQueued(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            conversation_id=conv.id,
+            channel=channel,
+            direction=message.direction,
+            kind=kind,
+        ),
+    )
+    return message
+
+
+async def set_delivery_status(
+    session: AsyncSession,
+    *,
+    message: Message,
+    status: str,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    if provider_message_id:
+        message.provider_message_id = provider_message_id
+    if message.delivery_status == status and error is None:
+        return
+    message.delivery_status = status
+    message.delivery_error = error
+    outbox.record(
+        session,
+        MessageStatusChanged(
+            tenant_id=message.tenant_id, message_id=message.id, status=status, error=error
+        ),
+    )
+
+
+async def record_delivery_status(
+    session: AsyncSession, *, account: AccountConfig, status: DeliveryStatus
+) -> None:
+    """A provider status callback; unknown ids are ignored (they may predate us)."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.tenant_id == account.tenant_id,
+            Message.channel_account_id == account.id,
+            Message.provider_message_id == status.provider_message_id,
+        )
+    )
+    if message is not None:
+        await set_delivery_status(
+            session, message=message, status=status.status, error=status.error
+        )
