@@ -18,3 +18,14 @@ class TenantCreated(Event):
 class TenantUpdated(Event):
     name: ClassVar[str] = "tenant.updated"
     fields: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantConfigApplied(Event):
+    """A tenant YAML document was applied and changed something (``kind:key`` items)."""
+
+    name: ClassVar[str] = "tenant.config_applied"
+    slug: str
+    created: list[str]
+    updated: list[str]
+    deleted: list[str]

@@ -1,13 +1,13 @@
-"""Tenant rows. Everything else in the database hangs off a tenant."""
+"""Tenant rows, and the directory, services, FAQ and queues its YAML file describes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from centralita.db.base import Base, Timestamps, id_column
+from centralita.db.base import Base, JSONType, TenantScoped, Timestamps, id_column
 
 
 class Tenant(Timestamps, Base):
@@ -24,3 +24,82 @@ class Tenant(Timestamps, Base):
     # The validated configuration-as-code document (hours, holidays, FAQ, ...), as applied.
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     disabled: Mapped[bool] = mapped_column(default=False)
+
+
+# ---- configuration-as-code rows (see tenants/config) ---------------------------------------
+# ``key`` is the stable name from the tenant's YAML file and ``position`` its order there.
+
+
+class StaffMember(TenantScoped, Timestamps, Base):
+    """A person in the directory: who callers ask for and where calls are transferred."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(63))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    aliases: Mapped[list[str]] = mapped_column(default=list)
+    role: Mapped[str | None] = mapped_column(String(200), default=None)  # job title
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)  # E.164
+    sip: Mapped[str | None] = mapped_column(String(254), default=None)
+    skills: Mapped[dict[str, Any]] = mapped_column(default=dict)  # skill -> proficiency 1-5
+    hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    user_role: Mapped[str | None] = mapped_column(String(20), default=None)
+    user_id: Mapped[str | None] = mapped_column(String(40), default=None)  # access.User
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class Service(TenantScoped, Timestamps, Base):
+    """Something the business offers: what the receptionist can describe, price and book."""
+
+    __tablename__ = "services"
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(63))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[dict[str, Any]] = mapped_column()  # {"es": ..., "en": ...}
+    description: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    duration_minutes: Mapped[int | None] = mapped_column(default=None)
+    price_cents: Mapped[int | None] = mapped_column(default=None)  # in profile.currency
+    price_from: Mapped[bool] = mapped_column(default=False)
+    bookable: Mapped[bool] = mapped_column(default=True)
+    staff_keys: Mapped[list[str]] = mapped_column(default=list)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class FaqEntry(TenantScoped, Timestamps, Base):
+    __tablename__ = "faq_entries"
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(63))
+    position: Mapped[int] = mapped_column(default=0)
+    question: Mapped[dict[str, Any]] = mapped_column()  # {"es": ..., "en": ...}
+    answer: Mapped[dict[str, Any]] = mapped_column()
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+
+class Queue(TenantScoped, Timestamps, Base):
+    """Where hand-offs wait for an agent with the right skills."""
+
+    __tablename__ = "queues"
+
+    id: Mapped[str] = id_column()
+    key: Mapped[str] = mapped_column(String(63))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    skills: Mapped[list[str]] = mapped_column(default=list)
+    priority: Mapped[int] = mapped_column(default=0)  # higher is served first
+    sla_seconds: Mapped[int] = mapped_column(default=30)
+    sla_target: Mapped[float] = mapped_column(default=0.8)  # share answered within sla_seconds
+    channels: Mapped[list[str]] = mapped_column(default=list)  # empty: every kind
+    hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    callback: Mapped[bool] = mapped_column(default=False)
+    overflow: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)

@@ -1,0 +1,379 @@
+"""The tenant document (version 1): pydantic models, field rules and the JSON Schema.
+
+Field-level rules live here; rules that compare fields with each other (references,
+uniqueness, phone numbers in the tenant's country) live in ``checks``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    StringConstraints,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from centralita.core.email import normalise_email
+from centralita.core.errors import InvalidInput
+from centralita.tenants.hours import (
+    HolidayCalendar,
+    WeeklySchedule,
+    format_clock,
+    parse_clock,
+    parse_shifts,
+)
+
+SCHEMA_VERSION = 1
+# The same rule as ``tenants.service.check_slug`` (a test keeps them equal); repeated here so
+# that the document models import nothing but pydantic.
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+def _text(max_length: int, *, pattern: str | None = None) -> Any:
+    return StringConstraints(
+        strict=True, strip_whitespace=True, min_length=1, max_length=max_length, pattern=pattern
+    )
+
+
+def _clock(value: str) -> str:
+    return format_clock(parse_clock(value))
+
+
+def _shift(pair: tuple[str, str]) -> tuple[str, str]:
+    parse_shifts([pair])
+    return pair
+
+
+def _shifts(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(format_clock(s.start), format_clock(s.end)) for s in parse_shifts(pairs)]
+
+
+def _day(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise ValueError("use a date (YYYY-MM-DD) without a time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"use YYYY-MM-DD, not {value!r}") from None
+    raise ValueError("use a date (YYYY-MM-DD)")
+
+
+def _email(value: str) -> str:
+    try:
+        return normalise_email(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.problems[0].message if exc.problems else exc.detail) from None
+
+
+def _amount(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("use a number such as 45 or 45.50")
+    return value
+
+
+def _amount_out(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+Key = Annotated[str, _text(63, pattern=r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")]
+Text = Annotated[str, _text(200)]
+LongText = Annotated[str, _text(4000)]
+Locale = Literal["es", "en"]
+CountryCode = Annotated[str, _text(2, pattern=r"^[A-Z]{2}$")]
+Subdivision = Annotated[str, _text(40)]
+Email = Annotated[str, _text(254), AfterValidator(_email)]
+Clock = Annotated[str, _text(5, pattern=r"^\d{1,2}:\d{2}$"), AfterValidator(_clock)]
+ShiftPair = Annotated[tuple[Clock, Clock], AfterValidator(_shift)]
+Shifts = Annotated[list[ShiftPair], AfterValidator(_shifts)]
+Day = Annotated[date, BeforeValidator(_day)]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2),
+    BeforeValidator(_amount),
+    PlainSerializer(_amount_out),
+]
+Seconds = Annotated[int, Field(strict=True, ge=1, le=86_400)]
+Proficiency = Annotated[int, Field(strict=True, ge=1, le=5)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Localized(_Model):
+    """A text in Spanish and/or English."""
+
+    es: LongText | None = None
+    en: LongText | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Localized:
+        if not self.es and not self.en:
+            raise ValueError("give the text in at least one language (es, en)")
+        return self
+
+    def languages(self) -> set[str]:
+        return {lang for lang in ("es", "en") if getattr(self, lang)}
+
+    def text(self, locale: str) -> str:
+        """The text in ``locale``, or in the other language when it is missing."""
+        return str(getattr(self, locale, None) or self.es or self.en)
+
+
+class TenantInfo(_Model):
+    slug: Annotated[str, _text(63, pattern=SLUG_PATTERN)]
+    name: Text
+    timezone: Annotated[str, _text(64)]
+    locale: Locale = "es"
+    country: CountryCode | None = None
+    region: Subdivision | None = Field(
+        default=None, description="Subdivision code as in the holidays package, e.g. MD or ENG."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Madrid"
+            ) from None
+        return value
+
+
+class Profile(_Model):
+    greeting: Localized | None = None
+    description: Localized | None = None
+    address: Annotated[str, _text(300)] | None = None
+    phone: Text | None = None
+    email: Email | None = None
+    website: Annotated[str, _text(300, pattern=r"^https?://\S+$")] | None = None
+    currency: Annotated[str, _text(3, pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class Receptionist(_Model):
+    mode: Literal["ai_first", "staff_first", "after_hours_only"] = "ai_first"
+    reopen_window_hours: Annotated[int, Field(strict=True, ge=0, le=24 * 90)] = 72
+    record_calls: bool = Field(default=False, strict=True)
+    languages: list[Locale] | None = Field(
+        default=None, min_length=1, description="Languages spoken; default: the tenant locale."
+    )
+    default_queue: Key | None = Field(default=None, description="Where hand-offs go.")
+    allow_booking: bool = Field(default=True, strict=True)
+    take_messages: bool = Field(default=True, strict=True)
+    after_hours_message: Localized | None = None
+    emergency_message: Localized | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("list each language once")
+        return value
+
+
+class WeeklyHours(_Model):
+    """Shifts per weekday as ``[["09:00", "14:00"], ["16:00", "20:00"]]``; absent = closed."""
+
+    monday: Shifts = []
+    tuesday: Shifts = []
+    wednesday: Shifts = []
+    thursday: Shifts = []
+    friday: Shifts = []
+    saturday: Shifts = []
+    sunday: Shifts = []
+
+    def schedule(self) -> WeeklySchedule:
+        return WeeklySchedule.from_config(self.model_dump())
+
+
+class CustomHoliday(_Model):
+    date: Day
+    name: Text
+
+
+class Closure(_Model):
+    start: Day = Field(alias="from")
+    end: Day = Field(alias="to")
+    name: Text
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Closure:
+        if self.end < self.start:
+            raise ValueError("'to' must not be before 'from'")
+        return self
+
+
+class SpecialDay(_Model):
+    date: Day
+    name: Text | None = None
+    hours: Shifts = Field(default=[], description="Opening hours that day; empty = closed.")
+
+
+class Holidays(_Model):
+    country: CountryCode | None = Field(default=None, description="Default: tenant.country.")
+    subdivision: Subdivision | None = Field(default=None, description="Default: tenant.region.")
+    custom: list[CustomHoliday] = []
+    closures: list[Closure] = []
+    special: list[SpecialDay] = []
+
+
+class StaffConfig(_Model):
+    key: Key
+    name: Text
+    aliases: list[Text] = Field(default=[], description="Other ways callers say the name.")
+    role: Text | None = Field(default=None, description="Job title, e.g. Odontóloga.")
+    email: Email | None = None
+    phone: Text | None = Field(default=None, description="For transfers; stored as E.164.")
+    sip: Annotated[str, _text(254, pattern=r"^sips?:\S+$")] | None = None
+    skills: dict[Key, Proficiency] = Field(default={}, description="Skill -> proficiency 1-5.")
+    hours: WeeklyHours | None = None
+    user_role: Literal["admin", "supervisor", "agent"] | None = Field(
+        default=None, description="Gives the person a login with this role; needs email."
+    )
+
+    @field_serializer("skills")
+    def _skills_sorted(self, value: dict[str, int]) -> dict[str, int]:
+        return _sorted(value)  # type: ignore[no-any-return]
+
+
+class ServiceConfig(_Model):
+    key: Key
+    name: Localized
+    description: Localized | None = None
+    duration_minutes: Annotated[int, Field(strict=True, ge=1, le=24 * 60)] | None = None
+    price: Amount | None = None
+    price_from: bool = Field(default=False, strict=True, description="The price is a minimum.")
+    bookable: bool = Field(default=True, strict=True)
+    staff: list[Key] = Field(default=[], description="Keys of the staff who provide it.")
+
+
+class FaqConfig(_Model):
+    key: Key
+    question: Localized
+    answer: Localized
+    tags: list[Key] = []
+
+
+class OverflowStep(_Model):
+    after_seconds: Seconds
+    action: Literal["queue", "voicemail", "callback", "message"]
+    queue: Key | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> OverflowStep:
+        if (self.action == "queue") != (self.queue is not None):
+            raise ValueError("name a queue exactly when the action is 'queue'")
+        return self
+
+
+ChannelKindName = Literal["voice", "sms", "whatsapp", "email", "webchat", "multi"]
+
+
+class QueueConfig(_Model):
+    key: Key
+    name: Text
+    skills: list[Key] = Field(default=[], description="Skills an agent needs to be offered.")
+    priority: Annotated[int, Field(strict=True, ge=0, le=100)] = 0
+    sla_seconds: Seconds = 30
+    sla_target: Annotated[float, Field(strict=True, ge=0, le=1)] = 0.8
+    channels: list[ChannelKindName] = Field(default=[], description="Empty means every kind.")
+    hours: WeeklyHours | None = None
+    callback: bool = Field(default=False, strict=True)
+    overflow: list[OverflowStep] = []
+
+
+class ChannelConfig(_Model):
+    name: Key
+    kind: ChannelKindName
+    provider: Literal["twilio", "meta", "smtp", "imap", "webchat", "simulator"]
+    address: Annotated[str, _text(254)]
+    secret: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=255)] | None = (
+        None
+    )
+    secret_env: Annotated[str, _text(100, pattern=r"^[A-Z_][A-Z0-9_]*$")] | None = Field(
+        default=None, description="Environment variable holding the secret at apply time."
+    )
+    enabled: bool = Field(default=True, strict=True)
+    settings: dict[str, JsonValue] = {}
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ChannelConfig:
+        if self.secret is not None and self.secret_env is not None:
+            raise ValueError("give either secret or secret_env, not both")
+        return self
+
+    @field_serializer("settings")
+    def _settings_sorted(self, value: dict[str, Any]) -> dict[str, Any]:
+        return _sorted(value)  # type: ignore[no-any-return]
+
+
+class TenantDocument(_Model):
+    """One tenant, described completely. Omitted lists are empty; apply deletes what is absent."""
+
+    model_config = ConfigDict(title="Centralita tenant", extra="forbid", populate_by_name=True)
+
+    version: Literal[1]
+    tenant: TenantInfo
+    profile: Profile = Profile()
+    receptionist: Receptionist = Receptionist()
+    hours: WeeklyHours = WeeklyHours()
+    holidays: Holidays = Holidays()
+    staff: list[StaffConfig] = []
+    services: list[ServiceConfig] = []
+    faq: list[FaqConfig] = []
+    queues: list[QueueConfig] = []
+    channels: list[ChannelConfig] = []
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.receptionist.languages or [self.tenant.locale])
+
+    def opening_schedule(self) -> WeeklySchedule:
+        return self.hours.schedule()
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        return HolidayCalendar.from_config(
+            self.holidays.model_dump(mode="json", by_alias=True),
+            country=self.tenant.country,
+            subdivision=self.tenant.region,
+            language=self.tenant.locale,
+        )
+
+    def to_data(self, *, include_secrets: bool = True) -> dict[str, Any]:
+        """The canonical plain form: JSON types, stable key order, defaults left out."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        if not include_secrets:
+            for channel in data.get("channels", []):
+                channel.pop("secret", None)
+        return data
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the tenant document."""
+    schema = TenantDocument.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
