@@ -72,4 +72,4 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
     path = env_file or os.environ.get("CENTRALITA_ENV_FILE") or None
     if path is not None and not Path(path).is_file():
         raise FileNotFoundError(f"settings file not found: {path}")
-    return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=path, **overrides)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from centralita.channels.base import (
+    SENDER_ADDRESS_KIND,
     AccountConfig,
     Address,
     Capabilities,
@@ -26,7 +27,6 @@ from centralita.channels.base import (
     HttpInbound,
     HttpOutbound,
     InboundMessage,
-    SENDER_ADDRESS_KIND,
     MalformedRequest,
     OutboundMessage,
     ParsedRequest,
