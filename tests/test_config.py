@@ -9,8 +9,9 @@ import pytest
 from centralita.config import Settings, load_settings
 
 
-def test_defaults_put_sqlite_in_the_data_dir(monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+def test_defaults_put_sqlite_in_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("CENTRALITA_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("CENTRALITA_DATABASE_URL", raising=False)
     settings = load_settings()

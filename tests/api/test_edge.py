@@ -45,39 +45,49 @@ async def test_authentication_is_required(client: httpx.AsyncClient) -> None:
 
 async def test_revoked_key_stops_working(client: httpx.AsyncClient, container: Container) -> None:
     kit = await make_tenant(container)
-    other = (await client.post("/api/v1/api-keys", headers=kit.headers,
-                               json={"name": "integration"})).json()
+    other = (
+        await client.post("/api/v1/api-keys", headers=kit.headers, json={"name": "integration"})
+    ).json()
     assert other["secret"].startswith("ck_")
     listed = (await client.get("/api/v1/api-keys", headers=kit.headers)).json()["items"]
     assert all("secret" not in k for k in listed)
     h = {"Authorization": f"Bearer {other['secret']}"}
     assert (await client.get("/api/v1/contacts", headers=h)).status_code == 200
-    assert (await client.delete(f"/api/v1/api-keys/{other['id']}",
-                                headers=kit.headers)).status_code == 200
+    assert (
+        await client.delete(f"/api/v1/api-keys/{other['id']}", headers=kit.headers)
+    ).status_code == 200
     assert (await client.get("/api/v1/contacts", headers=h)).status_code == 401
 
 
-async def test_agent_key_cannot_administer(client: httpx.AsyncClient,
-                                           container: Container) -> None:
+async def test_agent_key_cannot_administer(client: httpx.AsyncClient, container: Container) -> None:
     kit = await make_tenant(container, role="agent")
-    r = await client.post("/api/v1/users", headers=kit.headers,
-                          json={"email": "x@example.com", "name": "X"})
+    r = await client.post(
+        "/api/v1/users", headers=kit.headers, json={"email": "x@example.com", "name": "X"}
+    )
     assert r.status_code == 403
 
 
-async def test_malformed_json_names_the_problem(client: httpx.AsyncClient,
-                                                container: Container) -> None:
+async def test_malformed_json_names_the_problem(
+    client: httpx.AsyncClient, container: Container
+) -> None:
     kit = await make_tenant(container)
-    r = await client.post("/api/v1/contacts", headers={**kit.headers,
-                          "content-type": "application/json"}, content=b"{not json")
+    r = await client.post(
+        "/api/v1/contacts",
+        headers={**kit.headers, "content-type": "application/json"},
+        content=b"{not json",
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"].startswith("body")
-    r = await client.post("/api/v1/contacts", headers=kit.headers,
-                          json={"addresses": [{"kind": "phone", "value": "12"}]})
+    r = await client.post(
+        "/api/v1/contacts",
+        headers=kit.headers,
+        json={"addresses": [{"kind": "phone", "value": "12"}]},
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "addresses[0].value"
-    r = await client.post("/api/v1/users", headers=kit.headers,
-                          json={"email": "not-an-email", "name": "X"})
+    r = await client.post(
+        "/api/v1/users", headers=kit.headers, json={"email": "not-an-email", "name": "X"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.email"
 
 
@@ -86,8 +96,9 @@ async def test_oversized_bodies_are_refused_and_nothing_is_stored(
 ) -> None:
     kit = await make_tenant(container)
     big = b'{"name": "' + b"x" * (container.settings.max_body_bytes + 10) + b'"}'
-    r = await client.post("/api/v1/contacts", headers={**kit.headers,
-                          "content-type": "application/json"}, content=big)
+    r = await client.post(
+        "/api/v1/contacts", headers={**kit.headers, "content-type": "application/json"}, content=big
+    )
     assert r.status_code == 413
     assert r.json()["title"] == "Payload too large"
     r = await client.post(f"/hooks/{kit.simulator_account_id}", content=big)
@@ -95,8 +106,9 @@ async def test_oversized_bodies_are_refused_and_nothing_is_stored(
     assert (await client.get("/api/v1/contacts", headers=kit.headers)).json()["items"] == []
 
 
-async def test_pagination_walks_every_item_once(client: httpx.AsyncClient,
-                                                container: Container) -> None:
+async def test_pagination_walks_every_item_once(
+    client: httpx.AsyncClient, container: Container
+) -> None:
     kit = await make_tenant(container)
     for i in range(7):
         r = await client.post("/api/v1/contacts", headers=kit.headers, json={"name": f"c{i}"})
@@ -105,8 +117,7 @@ async def test_pagination_walks_every_item_once(client: httpx.AsyncClient,
     cursor = None
     while True:
         params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get("/api/v1/contacts", headers=kit.headers,
-                                 params=params)).json()
+        page = (await client.get("/api/v1/contacts", headers=kit.headers, params=params)).json()
         seen += [c["id"] for c in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:

@@ -30,22 +30,32 @@ async def app_and_client(container: Container) -> AsyncIterator[tuple[FastAPI, h
         yield app, client
 
 
-async def populate(container: Container, client: httpx.AsyncClient, kit: TenantKit) -> dict[
-        str, str]:
+async def populate(
+    container: Container, client: httpx.AsyncClient, kit: TenantKit
+) -> dict[str, str]:
     """One object of every kind in ``kit``'s tenant, by the public paths; returns their ids."""
     body, headers = simulator_request(kit.simulator_secret, text="hola", value="34600999888")
-    assert (await client.post(f"/hooks/{kit.simulator_account_id}", content=body,
-                              headers=headers)).status_code == 200
+    assert (
+        await client.post(f"/hooks/{kit.simulator_account_id}", content=body, headers=headers)
+    ).status_code == 200
     conv = (await client.get("/api/v1/conversations", headers=kit.headers)).json()["items"][0]
-    msgs = (await client.get(f"/api/v1/conversations/{conv['id']}/messages",
-                             headers=kit.headers)).json()["items"]
-    contact = (await client.get(f"/api/v1/contacts/{conv['contact_id']}",
-                                headers=kit.headers)).json()
+    msgs = (
+        await client.get(f"/api/v1/conversations/{conv['id']}/messages", headers=kit.headers)
+    ).json()["items"]
+    contact = (
+        await client.get(f"/api/v1/contacts/{conv['contact_id']}", headers=kit.headers)
+    ).json()
     ixs = (await client.get("/api/v1/interactions", headers=kit.headers)).json()["items"]
-    user = (await client.post("/api/v1/users", headers=kit.headers, json={
-        "email": "b-user@example.com", "name": "B user", "role": "agent"})).json()
-    key = (await client.post("/api/v1/api-keys", headers=kit.headers,
-                             json={"name": "b-key"})).json()
+    user = (
+        await client.post(
+            "/api/v1/users",
+            headers=kit.headers,
+            json={"email": "b-user@example.com", "name": "B user", "role": "agent"},
+        )
+    ).json()
+    key = (
+        await client.post("/api/v1/api-keys", headers=kit.headers, json={"name": "b-key"})
+    ).json()
     await container.relay.drain()
     return {
         "tenant_id": kit.tenant_id,
@@ -79,8 +89,9 @@ async def test_walker_catches_a_route_that_forgets_the_scope(
     app, client = app_and_client
 
     @app.get("/api/v1/contacts/{contact_id}/unscoped")
-    async def unscoped(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> dict[
-            str, str]:
+    async def unscoped(
+        contact_id: str, db: DbSession, principal: CurrentPrincipal
+    ) -> dict[str, str]:
         contact = await db.scalar(select(Contact).where(Contact.id == contact_id))  # no tenant!
         if contact is None:
             raise NotFound("no such contact")
@@ -118,8 +129,10 @@ async def test_walker_catches_a_service_that_forgets_the_scope(
     # mock.patch-style replacement is the point of this test: simulate a forgotten filter.
     monkeypatch.setattr(access_service, "get_user", careless_get_user)
     report = await walk(client, app, container, a, b, b_ids)
-    assert any(f.startswith("GET /api/v1/users/{user_id}: foreign id answered 200")
-               for f in report.failures), report.failures
+    assert any(
+        f.startswith("GET /api/v1/users/{user_id}: foreign id answered 200")
+        for f in report.failures
+    ), report.failures
     assert any("rows in users changed" in f for f in report.failures), report.failures
 
 
@@ -128,8 +141,12 @@ async def test_unknown_ids_answer_404_problem(
 ) -> None:
     _, client = app_and_client
     a = await make_tenant(container)
-    for path in ("/api/v1/contacts/ct_nope", "/api/v1/conversations/cv_nope",
-                 "/api/v1/messages/msg_nope", "/api/v1/users/usr_nope"):
+    for path in (
+        "/api/v1/contacts/ct_nope",
+        "/api/v1/conversations/cv_nope",
+        "/api/v1/messages/msg_nope",
+        "/api/v1/users/usr_nope",
+    ):
         r = await client.get(path, headers=a.headers)
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
@@ -143,5 +160,6 @@ async def test_contacts_service_is_scoped(container: Container) -> None:
         contact = await contacts_service.create_contact(session, tenant_id=b.tenant_id, name="B")
     async with container.sessions() as session:
         with pytest.raises(NotFound):
-            await contacts_service.get_contact(session, tenant_id=a.tenant_id,
-                                               contact_id=contact.id)
+            await contacts_service.get_contact(
+                session, tenant_id=a.tenant_id, contact_id=contact.id
+            )

@@ -32,9 +32,19 @@ def test_demo_serves_the_simulator_and_the_api(tmp_path: Path) -> None:
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "centralita", "demo", "--port", str(port),
-             "--data-dir", str(tmp_path / "demo")],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "centralita",
+                "demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "demo"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,15 +67,25 @@ def test_demo_serves_the_simulator_and_the_api(tmp_path: Path) -> None:
             token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
             account = re.search(r'value="(chn_[0-9a-z]+)"', page.text)
             assert token and account, page.text[:2000]
-            sent = browser.post("/simulator/api/send", headers={"X-CSRF-Token": token.group(1)},
-                                json={"account_id": account.group(1), "channel": "whatsapp",
-                                      "address": "34611222333", "name": "Lucía",
-                                      "text": "Hola, ¿tenéis cita el martes?"})
+            sent = browser.post(
+                "/simulator/api/send",
+                headers={"X-CSRF-Token": token.group(1)},
+                json={
+                    "account_id": account.group(1),
+                    "channel": "whatsapp",
+                    "address": "34611222333",
+                    "name": "Lucía",
+                    "text": "Hola, ¿tenéis cita el martes?",
+                },
+            )
             assert sent.status_code == 201, sent.text
             conversation_id = sent.json()["conversation_id"]
 
-        api = httpx.get(f"{base}/api/v1/conversations/{conversation_id}/messages",
-                        headers={"Authorization": f"Bearer {key.group(1)}"}, timeout=10)
+        api = httpx.get(
+            f"{base}/api/v1/conversations/{conversation_id}/messages",
+            headers={"Authorization": f"Bearer {key.group(1)}"},
+            timeout=10,
+        )
         assert api.status_code == 200, api.text
         assert [m["body"] for m in api.json()["items"]] == ["Hola, ¿tenéis cita el martes?"]
     finally:

@@ -22,9 +22,19 @@ def test_every_command_has_help() -> None:
     runner = CliRunner()
     paths = _commands(cli, [])
     names = {" ".join(p) for p in paths}
-    for expected in ("demo", "serve", "worker", "db upgrade", "tenant validate", "tenant apply",
-                     "tenant export", "tenant schema", "user create", "contacts import",
-                     "contacts export"):
+    for expected in (
+        "demo",
+        "serve",
+        "worker",
+        "db upgrade",
+        "tenant validate",
+        "tenant apply",
+        "tenant export",
+        "tenant schema",
+        "user create",
+        "contacts import",
+        "contacts export",
+    ):
         assert expected in names, f"missing command: {expected}"
     for path in paths:
         result = runner.invoke(cli, [*path, "--help"])

@@ -6,8 +6,8 @@ import httpx
 
 from centralita.bootstrap import Container
 from tests.factories import make_tenant
-from tests.web.forms import make_user, meta_token, sign_in
 from tests.simulator_client import simulator_request
+from tests.web.forms import make_user, meta_token, sign_in
 
 
 async def test_cookie_session_needs_csrf_header_to_change_data(
@@ -23,13 +23,16 @@ async def test_cookie_session_needs_csrf_header_to_change_data(
     assert convs.status_code == 200
     conv_id = convs.json()["items"][0]["id"]
 
-    no_token = await client.post(f"/api/v1/conversations/{conv_id}/messages",
-                                 json={"body": "hi", "kind": "note"})
+    no_token = await client.post(
+        f"/api/v1/conversations/{conv_id}/messages", json={"body": "hi", "kind": "note"}
+    )
     assert no_token.status_code == 403
     assert "CSRF" in no_token.json()["detail"]
 
     token = meta_token((await client.get("/simulator")).text)
-    ok = await client.post(f"/api/v1/conversations/{conv_id}/messages",
-                           json={"body": "hi", "kind": "note"},
-                           headers={"X-CSRF-Token": token})
+    ok = await client.post(
+        f"/api/v1/conversations/{conv_id}/messages",
+        json={"body": "hi", "kind": "note"},
+        headers={"X-CSRF-Token": token},
+    )
     assert ok.status_code == 201, ok.text
