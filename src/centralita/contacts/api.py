@@ -1,32 +1,113 @@
-"""Contact endpoints."""
+"""Contact endpoints: CRUD, addresses, find-or-create, merges and the audit trail."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlalchemy import select
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.access.principal import Principal
 from centralita.api.deps import CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.contacts import merge as contacts_merge
+from centralita.contacts import rules
 from centralita.contacts import service as contacts_service
-from centralita.contacts.models import Contact
-from centralita.contacts.schemas import ContactCreate, ContactRead
-from centralita.db.paging import paginate
+from centralita.contacts.models import ContactMerge
+from centralita.contacts.schemas import (
+    AddressIn,
+    AddressRead,
+    ContactAuditEntryRead,
+    ContactCreate,
+    ContactLookup,
+    ContactLookupRead,
+    ContactMergeRead,
+    ContactRead,
+    ContactUpdate,
+    MergePreviewRead,
+    MergeRequest,
+)
+from centralita.tenants import service as tenants_service
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = APIRouter(tags=["contacts"])
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "required": ["title", "status", "detail"],
+}
+_WHY = {
+    400: "The body is not readable JSON.",
+    401: "Not authenticated.",
+    404: "No such id in the caller's tenant.",
+    409: "Conflicts with the current state; the detail says why.",
+    422: "Invalid input; `errors` names each bad field.",
+}
 
 
-@router.get("", summary="List contacts, newest first")
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        code: {
+            "description": _WHY[code],
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for code in (401, *codes)
+    }
+
+
+NoControl = r"^[^\x00-\x1f\x7f]*$"
+
+
+async def _region(db: AsyncSession, principal: Principal) -> str | None:
+    """Phone numbers typed without a country code are read in the tenant's country."""
+    tenant = await tenants_service.get_tenant(db, tenant_id=principal.tenant_id)
+    return tenant.country
+
+
+def _merge_read(merge: ContactMerge) -> ContactMergeRead:
+    return ContactMergeRead(
+        id=merge.id,
+        winner_id=merge.winner_id,
+        loser_id=merge.loser_id,
+        performed_by=merge.performed_by,
+        performed_at=merge.performed_at,
+        undone_at=merge.undone_at,
+        moved=contacts_merge.moved_counts(merge),
+    )
+
+
+@router.get("/contacts", summary="List contacts, newest first", responses=_errors(422))
 async def list_contacts(
-    db: DbSession, principal: CurrentPrincipal, page: Paging
+    db: DbSession,
+    principal: CurrentPrincipal,
+    page: Paging,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, pattern=NoControl, description="Part of a name or an address"),
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=40, pattern=NoControl)] = None,
 ) -> Page[ContactRead]:
-    stmt = select(Contact).where(Contact.tenant_id == principal.tenant_id)
-    result = await paginate(db, stmt, Contact.id, limit=page.limit, cursor=page.cursor)
+    result = await contacts_service.list_contacts(
+        db, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor, q=q, tag=tag
+    )
     return Page(
         items=[ContactRead.model_validate(c) for c in result.items], next_cursor=result.next_cursor
     )
 
 
-@router.post("", status_code=201, responses={409: {}, 422: {}})
+@router.post("/contacts", status_code=201, responses=_errors(400, 409, 422))
 async def create_contact(
     body: ContactCreate, db: DbSession, principal: CurrentPrincipal
 ) -> ContactRead:
@@ -34,15 +115,190 @@ async def create_contact(
     contact = await contacts_service.create_contact(
         db,
         tenant_id=principal.tenant_id,
-        addresses=[(a.kind, a.value) for a in body.addresses],
+        addresses=[(a.kind, a.value, a.label) for a in body.addresses],
+        default_region=await _region(db, principal),
+        actor=principal.actor,
         **data,
     )
     return ContactRead.model_validate(contact)
 
 
-@router.get("/{contact_id}", responses={404: {}})
+@router.post(
+    "/contacts/lookup",
+    summary="Find the contact that owns an address, creating it if nobody does",
+    responses=_errors(400, 422),
+)
+async def lookup_contact(
+    body: ContactLookup, db: DbSession, principal: CurrentPrincipal
+) -> ContactLookupRead:
+    found = await contacts_service.find_or_create_by_address(
+        db,
+        tenant_id=principal.tenant_id,
+        kind=body.kind,
+        value=body.value,
+        name=rules.check_name(body.name),
+        source="api",
+        default_region=await _region(db, principal),
+        actor=principal.actor,
+    )
+    return ContactLookupRead(
+        created=found.created, contact=ContactRead.model_validate(found.contact)
+    )
+
+
+@router.get("/contacts/{contact_id}", responses=_errors(404, 422))
 async def get_contact(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactRead:
     contact = await contacts_service.get_contact(
         db, tenant_id=principal.tenant_id, contact_id=contact_id
     )
     return ContactRead.model_validate(contact)
+
+
+@router.patch("/contacts/{contact_id}", responses=_errors(400, 404, 409, 422))
+async def update_contact(
+    contact_id: str, body: ContactUpdate, db: DbSession, principal: CurrentPrincipal
+) -> ContactRead:
+    contact = await contacts_service.update_contact(
+        db,
+        tenant_id=principal.tenant_id,
+        contact_id=contact_id,
+        actor=principal.actor,
+        **body.model_dump(exclude_unset=True),
+    )
+    return ContactRead.model_validate(contact)
+
+
+@router.delete(
+    "/contacts/{contact_id}",
+    status_code=204,
+    summary="Delete a contact without conversations (merge it otherwise)",
+    responses=_errors(404, 409, 422),
+)
+async def delete_contact(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> Response:
+    await contacts_service.delete_contact(
+        db, tenant_id=principal.tenant_id, contact_id=contact_id, actor=principal.actor
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/contacts/{contact_id}/addresses", status_code=201, responses=_errors(400, 404, 409, 422)
+)
+async def add_address(
+    contact_id: str, body: AddressIn, db: DbSession, principal: CurrentPrincipal
+) -> AddressRead:
+    address = await contacts_service.add_address(
+        db,
+        tenant_id=principal.tenant_id,
+        contact_id=contact_id,
+        kind=body.kind,
+        value=body.value,
+        label=body.label,
+        default_region=await _region(db, principal),
+        actor=principal.actor,
+    )
+    return AddressRead.model_validate(address)
+
+
+@router.delete(
+    "/contacts/{contact_id}/addresses/{address_id}",
+    status_code=204,
+    responses=_errors(404, 409, 422),
+)
+async def remove_address(
+    contact_id: str, address_id: str, db: DbSession, principal: CurrentPrincipal
+) -> Response:
+    await contacts_service.remove_address(
+        db,
+        tenant_id=principal.tenant_id,
+        contact_id=contact_id,
+        address_id=address_id,
+        actor=principal.actor,
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/contacts/{contact_id}/merge/preview",
+    summary="Show what merging other_id into this contact would give; writes nothing",
+    responses=_errors(400, 404, 409, 422),
+)
+async def preview_merge(
+    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal
+) -> MergePreviewRead:
+    preview = await contacts_merge.preview_merge(
+        db, tenant_id=principal.tenant_id, contact_id=contact_id, other_id=body.other_id
+    )
+    winner, fields = preview.winner, preview.fields
+    contact = ContactRead(
+        id=winner.id,
+        name=fields.name,
+        language=fields.language,
+        addresses=[AddressRead.model_validate(a) for a in preview.addresses],
+        attributes=dict(fields.attributes),
+        tags=list(fields.tags),
+        value=fields.value,
+        consent=dict(fields.consent),
+        vip=fields.vip,
+        merged_into_id=None,
+        last_contact_at=fields.last_contact_at,
+        created_at=winner.created_at,
+        updated_at=winner.updated_at,
+    )
+    return MergePreviewRead(
+        winner_id=winner.id, loser_id=preview.loser.id, contact=contact, moves=preview.moves
+    )
+
+
+@router.post(
+    "/contacts/{contact_id}/merge",
+    status_code=201,
+    summary="Merge other_id into this contact (audited, undoable)",
+    responses=_errors(400, 404, 409, 422),
+)
+async def merge_contacts(
+    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal
+) -> ContactMergeRead:
+    merge = await contacts_merge.merge_contacts(
+        db,
+        tenant_id=principal.tenant_id,
+        contact_id=contact_id,
+        other_id=body.other_id,
+        actor=principal.actor,
+    )
+    return _merge_read(merge)
+
+
+@router.get("/contact-merges/{merge_id}", responses=_errors(404, 422))
+async def get_merge(merge_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactMergeRead:
+    merge = await contacts_merge.get_merge(db, tenant_id=principal.tenant_id, merge_id=merge_id)
+    return _merge_read(merge)
+
+
+@router.post(
+    "/contact-merges/{merge_id}/undo",
+    summary="Undo a merge; 409 says why when something changed since",
+    responses=_errors(404, 409, 422),
+)
+async def undo_merge(merge_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactMergeRead:
+    merge = await contacts_merge.undo_merge(
+        db, tenant_id=principal.tenant_id, merge_id=merge_id, actor=principal.actor
+    )
+    return _merge_read(merge)
+
+
+@router.get(
+    "/contacts/{contact_id}/audit",
+    summary="The contact's audit trail, newest first",
+    responses=_errors(404, 422),
+)
+async def contact_audit(
+    contact_id: str,
+    db: DbSession,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> list[ContactAuditEntryRead]:
+    entries = await contacts_service.list_audit(
+        db, tenant_id=principal.tenant_id, contact_id=contact_id, limit=limit
+    )
+    return [ContactAuditEntryRead.model_validate(e) for e in entries]

@@ -44,3 +44,17 @@ class ContactMergeUndone(Event):
     merge_id: str
     winner_id: str
     loser_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactAddressRemoved(Event):
+    name: ClassVar[str] = "contact.address_removed"
+    contact_id: str
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactDeleted(Event):
+    name: ClassVar[str] = "contact.deleted"
+    contact_id: str

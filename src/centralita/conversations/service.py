@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -78,6 +78,7 @@ async def receive_inbound(
     """
     now = now or utcnow()
     tenant_id = account.tenant_id
+    inbound = _without_nul(inbound)
     dup = await _existing_message(
         session, account=account, provider_message_id=inbound.provider_message_id
     )
@@ -161,6 +162,17 @@ async def receive_inbound(
         ),
     )
     return ReceiveResult(message, conversation, interaction, found.created, created, False)
+
+
+def _without_nul(inbound: InboundMessage) -> InboundMessage:
+    """NUL cannot be stored in PostgreSQL text; a customer's stray NUL must not lose the message."""
+    if "\x00" not in inbound.text and "\x00" not in (inbound.sender_name or ""):
+        return inbound
+    return replace(
+        inbound,
+        text=inbound.text.replace("\x00", ""),
+        sender_name=(inbound.sender_name or "").replace("\x00", "") or None,
+    )
 
 
 async def _thread(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -14,6 +15,15 @@ def _encode(value: int, length: int) -> str:
         value, rem = divmod(value, 32)
         chars.append(_ALPHABET[rem])
     return "".join(reversed(chars))
+
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def looks_like_id(value: str) -> bool:
+    """Ids are short and plain; anything else is unknown without asking the database."""
+    return bool(_ID.match(value))
 
 
 def new_id(prefix: str) -> str:

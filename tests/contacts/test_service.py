@@ -1,0 +1,175 @@
+"""Contact service functions against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.bootstrap import Container
+from centralita.contacts import service as contacts_service
+from centralita.contacts.models import Contact, ContactAddress
+from centralita.core.errors import Conflict, InvalidInput, NotFound
+from centralita.events.models import OutboxEvent
+from tests.factories import make_tenant
+
+
+async def _events(db: AsyncSession, tenant_id: str) -> list[str]:
+    rows = await db.scalars(select(OutboxEvent.name).where(OutboxEvent.tenant_id == tenant_id))
+    return list(rows.all())
+
+
+async def test_create_update_and_events(container: Container, db: AsyncSession) -> None:
+    kit = await make_tenant(container)
+    contact = await contacts_service.create_contact(
+        db,
+        tenant_id=kit.tenant_id,
+        name="Ana",
+        addresses=[("phone", "600 111 222"), ("email", "Ana@Example.com", "work")],
+        default_region="ES",
+        tags=["new"],
+        value=Decimal("5"),
+    )
+    assert {(a.kind, a.value, a.label) for a in contact.addresses} == {
+        ("phone", "+34600111222", None),
+        ("email", "ana@example.com", "work"),
+    }
+    updated = await contacts_service.update_contact(
+        db,
+        tenant_id=kit.tenant_id,
+        contact_id=contact.id,
+        actor="user:u1",
+        attributes={"plan": "gold"},
+        consent={"sms": False},
+        tags=["vip", "new"],
+    )
+    assert updated.attributes == {"plan": "gold"} and updated.tags == ["vip", "new"]
+    await contacts_service.update_contact(
+        db,
+        tenant_id=kit.tenant_id,
+        contact_id=contact.id,
+        attributes={"plan": None, "tier": 2},
+        consent={"email": True},
+    )
+    assert contact.attributes == {"tier": 2}
+    assert contact.consent == {"sms": False, "email": True}
+    # Nothing changed: no event, no audit entry.
+    await contacts_service.update_contact(
+        db, tenant_id=kit.tenant_id, contact_id=contact.id, tags=["vip", "new"]
+    )
+    names = await _events(db, kit.tenant_id)
+    assert names.count("contact.created") == 1 and names.count("contact.updated") == 2
+    audit = await contacts_service.list_audit(db, tenant_id=kit.tenant_id, contact_id=contact.id)
+    assert [e.action for e in audit] == ["contact.updated", "contact.updated", "contact.created"]
+    assert audit[1].actor == "user:u1"
+    assert audit[1].data["before"] == {"attributes": {}, "consent": {}, "tags": ["new"]}
+
+
+async def test_addresses_add_remove_and_conflicts(container: Container, db: AsyncSession) -> None:
+    kit = await make_tenant(container)
+    a = await contacts_service.create_contact(db, tenant_id=kit.tenant_id, name="A")
+    b = await contacts_service.create_contact(db, tenant_id=kit.tenant_id, name="B")
+    address = await contacts_service.add_address(
+        db, tenant_id=kit.tenant_id, contact_id=a.id, kind="whatsapp", value="+34 600 111 222"
+    )
+    assert address.value == "34600111222"
+    with pytest.raises(Conflict, match="already belongs"):
+        await contacts_service.add_address(
+            db, tenant_id=kit.tenant_id, contact_id=b.id, kind="whatsapp", value="34600111222"
+        )
+    with pytest.raises(InvalidInput) as info:
+        await contacts_service.add_address(
+            db, tenant_id=kit.tenant_id, contact_id=b.id, kind="phone", value="12"
+        )
+    assert info.value.problems[0].field == "value"
+    with pytest.raises(NotFound):
+        await contacts_service.remove_address(
+            db, tenant_id=kit.tenant_id, contact_id=b.id, address_id=address.id
+        )
+    await contacts_service.remove_address(
+        db, tenant_id=kit.tenant_id, contact_id=a.id, address_id=address.id
+    )
+    assert a.addresses == []
+    names = await _events(db, kit.tenant_id)
+    assert "contact.address_added" in names and "contact.address_removed" in names
+
+
+async def test_list_filters_by_text_address_and_tag(container: Container, db: AsyncSession) -> None:
+    kit = await make_tenant(container)
+    other = await make_tenant(container)
+    t = kit.tenant_id
+    ana = await contacts_service.create_contact(
+        db, tenant_id=t, name="Ana García", addresses=[("phone", "+34600111222")], tags=["vip"]
+    )
+    bo = await contacts_service.create_contact(
+        db, tenant_id=t, name="Bo", addresses=[("email", "bo_100%@example.com")], tags=["vipx"]
+    )
+    await contacts_service.create_contact(
+        db, tenant_id=other.tenant_id, name="Ana Other", tags=["vip"]
+    )
+
+    async def ids(**kw: object) -> list[str]:
+        page = await contacts_service.list_contacts(db, tenant_id=t, limit=50, cursor=None, **kw)
+        return [c.id for c in page.items]
+
+    assert await ids() == [bo.id, ana.id]
+    assert await ids(q="garcía") == [ana.id]
+    assert await ids(q="600 111") == [ana.id]
+    assert await ids(q="100%") == [bo.id]
+    assert await ids(q="b%@") == []  # wildcards are literal
+    assert await ids(tag="vip") == [ana.id]
+    assert await ids(tag="nope") == []
+    first = await contacts_service.list_contacts(db, tenant_id=t, limit=1, cursor=None)
+    assert [c.id for c in first.items] == [bo.id] and first.next_cursor == bo.id
+    rest = await contacts_service.list_contacts(db, tenant_id=t, limit=1, cursor=first.next_cursor)
+    assert [c.id for c in rest.items] == [ana.id] and rest.next_cursor is None
+
+
+async def test_delete_removes_contact_and_addresses(container: Container, db: AsyncSession) -> None:
+    kit = await make_tenant(container)
+    contact = await contacts_service.create_contact(
+        db, tenant_id=kit.tenant_id, addresses=[("web", "visitor-1")]
+    )
+    await contacts_service.delete_contact(
+        db, tenant_id=kit.tenant_id, contact_id=contact.id, actor="cli"
+    )
+    assert await db.scalar(select(Contact).where(Contact.id == contact.id)) is None
+    assert await db.scalar(select(ContactAddress.id)) is None
+    with pytest.raises(NotFound):
+        await contacts_service.get_contact(db, tenant_id=kit.tenant_id, contact_id=contact.id)
+    # The audit trail survives the contact.
+    from centralita.audit import service as audit_service
+
+    entries = await audit_service.list_entries(db, tenant_id=kit.tenant_id, object_id=contact.id)
+    assert entries[0].action == "contact.deleted"
+    assert entries[0].data["addresses"] == [{"kind": "web", "value": "visitor-1"}]
+    assert "contact.deleted" in await _events(db, kit.tenant_id)
+
+
+async def test_other_tenants_and_odd_ids_are_not_found(
+    container: Container, db: AsyncSession
+) -> None:
+    kit = await make_tenant(container)
+    other = await make_tenant(container)
+    contact = await contacts_service.create_contact(db, tenant_id=other.tenant_id, name="B")
+    for contact_id in (contact.id, "ct_missing", "x" * 300, "bad\x00id"):
+        with pytest.raises(NotFound):
+            await contacts_service.get_contact(db, tenant_id=kit.tenant_id, contact_id=contact_id)
+        with pytest.raises(NotFound):
+            await contacts_service.update_contact(
+                db, tenant_id=kit.tenant_id, contact_id=contact_id, name="x"
+            )
+
+
+async def test_find_or_create_by_address(container: Container, db: AsyncSession) -> None:
+    kit = await make_tenant(container)
+    first = await contacts_service.find_or_create_by_address(
+        db, tenant_id=kit.tenant_id, kind="phone", value="600111222", default_region="ES"
+    )
+    again = await contacts_service.find_or_create_by_address(
+        db, tenant_id=kit.tenant_id, kind="phone", value="+34 600 11 12 22"
+    )
+    assert first.created and not again.created
+    assert again.contact.id == first.contact.id
