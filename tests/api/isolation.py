@@ -30,6 +30,15 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/api-keys"): {"name": "a-key"},
     ("DELETE", "/api/v1/api-keys/{key_id}"): None,
     ("POST", "/api/v1/contacts"): {"name": "A's contact"},
+    ("PATCH", "/api/v1/contacts/{contact_id}"): {"name": "Renamed by A"},
+    ("DELETE", "/api/v1/contacts/{contact_id}"): None,
+    # The same address B's contact has: A must get its own contact, not B's.
+    ("POST", "/api/v1/contacts/lookup"): {"kind": "whatsapp", "value": "34600999888"},
+    ("POST", "/api/v1/contacts/{contact_id}/addresses"): {"kind": "web", "value": "visitor-a"},
+    ("DELETE", "/api/v1/contacts/{contact_id}/addresses/{address_id}"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/merge/preview"): {"other_id": "ct_other"},
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): {"other_id": "ct_other"},
+    ("POST", "/api/v1/contact-merges/{merge_id}/undo"): None,
     ("PATCH", "/api/v1/conversations/{conversation_id}"): {"status": "closed"},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "leak?"},
 }
@@ -91,6 +100,8 @@ async def walk(
         for p in params:
             url = url.replace("{" + p + "}", b_ids[p])
         body = EXAMPLES.get((method, path))
+        if isinstance(body, dict) and body.get("other_id") == "ct_other":
+            body = {"other_id": b_ids["contact_id"]}  # merging with a foreign contact
         kwargs: dict[str, Any] = {"headers": a.headers}
         if body is not None:
             kwargs["json"] = body

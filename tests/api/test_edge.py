@@ -125,3 +125,15 @@ async def test_pagination_walks_every_item_once(
     assert len(seen) == len(set(seen)) == 7
     r = await client.get("/api/v1/contacts", headers=kit.headers, params={"limit": 0})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.limit"
+
+
+async def test_nul_characters_are_refused_with_a_field(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    kit = await make_tenant(container)
+    r = await client.post("/api/v1/api-keys", headers=kit.headers, json={"name": "a\x00b"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
+    r = await client.get("/api/v1/contacts", headers=kit.headers, params={"q": "a\x00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.q"
+    keys = (await client.get("/api/v1/api-keys", headers=kit.headers)).json()["items"]
+    assert [k["name"] for k in keys] == ["tests"]

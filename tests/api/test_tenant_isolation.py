@@ -46,6 +46,16 @@ async def populate(
         await client.get(f"/api/v1/contacts/{conv['contact_id']}", headers=kit.headers)
     ).json()
     ixs = (await client.get("/api/v1/interactions", headers=kit.headers)).json()["items"]
+    twin = (
+        await client.post("/api/v1/contacts", headers=kit.headers, json={"name": "Twin"})
+    ).json()
+    merge = (
+        await client.post(
+            f"/api/v1/contacts/{contact['id']}/merge",
+            headers=kit.headers,
+            json={"other_id": twin["id"]},
+        )
+    ).json()
     user = (
         await client.post(
             "/api/v1/users",
@@ -63,6 +73,7 @@ async def populate(
         "message_id": msgs[0]["id"],
         "contact_id": contact["id"],
         "address_id": contact["addresses"][0]["id"],
+        "merge_id": merge["id"],
         "interaction_id": ixs[0]["id"],
         "user_id": user["id"],
         "key_id": key["id"],
@@ -163,3 +174,25 @@ async def test_contacts_service_is_scoped(container: Container) -> None:
             await contacts_service.get_contact(
                 session, tenant_id=a.tenant_id, contact_id=contact.id
             )
+
+
+async def test_foreign_ids_in_bodies_and_filters_are_not_found(
+    app_and_client: tuple[FastAPI, httpx.AsyncClient], container: Container
+) -> None:
+    """Ids also travel in bodies and query strings; those must be scoped too."""
+    _, client = app_and_client
+    a = await make_tenant(container, "tenant-a")
+    b = await make_tenant(container, "tenant-b")
+    b_ids = await populate(container, client, b)
+    own = (await client.post("/api/v1/contacts", headers=a.headers, json={"name": "A"})).json()
+    for suffix in ("merge/preview", "merge"):
+        r = await client.post(
+            f"/api/v1/contacts/{own['id']}/{suffix}",
+            headers=a.headers,
+            json={"other_id": b_ids["contact_id"]},
+        )
+        assert r.status_code == 404, (suffix, r.text)
+    r = await client.get(
+        "/api/v1/conversations", headers=a.headers, params={"contact_id": b_ids["contact_id"]}
+    )
+    assert r.status_code == 200 and r.json()["items"] == []

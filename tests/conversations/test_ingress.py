@@ -63,3 +63,17 @@ async def test_bad_signature_is_rejected_and_nothing_stored(
     assert r.headers["content-type"] == "application/problem+json"
     convs = (await client.get("/api/v1/conversations", headers=kit.headers)).json()["items"]
     assert convs == []
+
+
+async def test_nul_characters_are_dropped_not_fatal(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    kit = await make_tenant(container)
+    body, headers = simulator_request(kit.simulator_secret, text="ho\x00la", name="A\x00na")
+    r = await client.post(f"/hooks/{kit.simulator_account_id}", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    conv = (await client.get("/api/v1/conversations", headers=kit.headers)).json()["items"][0]
+    msgs = (
+        await client.get(f"/api/v1/conversations/{conv['id']}/messages", headers=kit.headers)
+    ).json()["items"]
+    assert msgs[0]["body"] == "hola"

@@ -13,7 +13,8 @@ from centralita.access import service as access_service
 from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.bootstrap import Container
-from centralita.core.errors import PermissionDenied, Unauthenticated
+from centralita.core.errors import InvalidInput, PermissionDenied, Unauthenticated
+from centralita.core.ids import ID_PATTERN
 from centralita.web import csrf
 
 SESSION_COOKIE = "centralita_session"
@@ -91,7 +92,10 @@ class PageParams:
         self,
         limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
         cursor: Annotated[
-            str | None, Query(max_length=64, description="next_cursor from the previous page")
+            str | None,
+            Query(
+                max_length=40, pattern=ID_PATTERN, description="next_cursor from the previous page"
+            ),
         ] = None,
     ) -> None:
         self.limit = limit
@@ -99,3 +103,16 @@ class PageParams:
 
 
 Paging = Annotated[PageParams, Depends()]
+
+
+async def reject_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it up front rather than fail half-way (a 500)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value:
+            raise InvalidInput.for_field(f"query.{name}", "NUL characters are not allowed")
+    if request.method in SAFE_METHODS:
+        return
+    body = await request.body()  # cached by Starlette; the endpoint reads it again for free
+    if b"\x00" in body or b"\\u0000" in body:
+        raise InvalidInput.for_field("body", "NUL characters are not allowed")
+

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from centralita.access.api import router as access_router
+from centralita.api.deps import reject_nul
 from centralita.contacts.api import router as contacts_router
 from centralita.conversations.api import router as conversations_router
 from centralita.tenants.api import router as tenants_router
 
 
 def v1_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
     for sub in (tenants_router, access_router, contacts_router, conversations_router):
         router.include_router(sub)
     return router
