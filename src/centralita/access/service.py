@@ -16,8 +16,9 @@ from centralita.access.passwords import hash_password, verify_password
 from centralita.access.principal import Principal
 from centralita.core.clock import utcnow
 from centralita.core.email import normalise_email
-from centralita.core.errors import Conflict, InvalidInput, NotFound
+from centralita.core.errors import Conflict, InvalidInput
 from centralita.core.ids import new_id
+from centralita.db.scoped import get_scoped
 from centralita.events import outbox
 from centralita.tenants.models import Tenant
 
@@ -73,10 +74,7 @@ async def create_user(
 
 
 async def get_user(session: AsyncSession, *, tenant_id: str, user_id: str) -> User:
-    user = await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
+    return await get_scoped(session, User, tenant_id=tenant_id, id=user_id, label="user")
 
 
 async def list_users(session: AsyncSession, *, tenant_id: str) -> list[User]:
@@ -165,12 +163,7 @@ async def list_api_keys(session: AsyncSession, *, tenant_id: str) -> list[ApiKey
 
 
 async def get_api_key(session: AsyncSession, *, tenant_id: str, key_id: str) -> ApiKey:
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id)
-    )
-    if key is None:
-        raise NotFound(f"API key {key_id} not found")
-    return key
+    return await get_scoped(session, ApiKey, tenant_id=tenant_id, id=key_id, label="API key")
 
 
 async def revoke_api_key(session: AsyncSession, *, tenant_id: str, key_id: str) -> ApiKey:

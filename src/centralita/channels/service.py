@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centralita.channels.base import AccountConfig
 from centralita.channels.models import ChannelAccount
 from centralita.core.errors import NotFound
+from centralita.db.scoped import get_scoped
 
 
 def to_config(account: ChannelAccount) -> AccountConfig:
@@ -33,14 +34,9 @@ async def get_for_ingress(session: AsyncSession, *, account_id: str) -> ChannelA
 
 
 async def get_account(session: AsyncSession, *, tenant_id: str, account_id: str) -> ChannelAccount:
-    account = await session.scalar(
-        select(ChannelAccount).where(
-            ChannelAccount.tenant_id == tenant_id, ChannelAccount.id == account_id
-        )
+    return await get_scoped(
+        session, ChannelAccount, tenant_id=tenant_id, id=account_id, label="channel account"
     )
-    if account is None:
-        raise NotFound(f"channel account {account_id} not found")
-    return account
 
 
 async def list_accounts(

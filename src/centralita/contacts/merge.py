@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centralita.audit import service as audit_service
 from centralita.contacts import rules
 from centralita.contacts import service as contacts_service
 from centralita.contacts.events import ContactMergeUndone, ContactsMerged
@@ -189,26 +188,6 @@ def moved_counts(merge: ContactMerge) -> dict[str, int]:
     return counts
 
 
-def _audit(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    actor: str,
-    action: str,
-    contact_id: str,
-    data: dict[str, Any],
-) -> None:
-    audit_service.record(
-        session,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        object_type="contact",
-        object_id=contact_id,
-        data=data,
-    )
-
-
 async def merge_contacts(
     session: AsyncSession,
     *,
@@ -261,7 +240,7 @@ async def merge_contacts(
     )
     counts = moved_counts(merge)
     for contact, role, other in ((winner, "winner", loser), (loser, "loser", winner)):
-        _audit(
+        contacts_service.audit_contact(
             session,
             tenant_id=tenant_id,
             actor=actor,
@@ -397,7 +376,7 @@ async def undo_merge(
         data: dict[str, Any] = {"merge_id": merge.id, "role": role, "other_id": other.id}
         if role == "winner" and overwritten:
             data["overwritten"] = overwritten
-        _audit(
+        contacts_service.audit_contact(
             session,
             tenant_id=tenant_id,
             actor=actor,

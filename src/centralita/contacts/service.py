@@ -37,6 +37,7 @@ from centralita.core.addresses import AddressKind, normalise_address
 from centralita.core.errors import Conflict, InvalidInput, NotFound
 from centralita.core.ids import looks_like_id, new_id
 from centralita.db.paging import Slice, paginate
+from centralita.db.scoped import get_scoped
 from centralita.events import outbox
 
 # ---- reads -------------------------------------------------------------------------------
@@ -44,14 +45,7 @@ from centralita.events import outbox
 
 async def get_contact(session: AsyncSession, *, tenant_id: str, contact_id: str) -> Contact:
     """A contact, merged ones included (``merged_into_id`` says where it went)."""
-    contact = None
-    if looks_like_id(contact_id):
-        contact = await session.scalar(
-            select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)
-        )
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
+    return await get_scoped(session, Contact, tenant_id=tenant_id, id=contact_id, label="contact")
 
 
 async def get_active_contact(session: AsyncSession, *, tenant_id: str, contact_id: str) -> Contact:
@@ -138,7 +132,7 @@ async def list_audit(
 # ---- writes ------------------------------------------------------------------------------
 
 
-def _audit(
+def audit_contact(
     session: AsyncSession,
     *,
     tenant_id: str,
@@ -214,7 +208,7 @@ async def create_contact(
     outbox.record(
         session, ContactCreated(tenant_id=tenant_id, contact_id=contact.id, source=source)
     )
-    _audit(
+    audit_contact(
         session,
         tenant_id=tenant_id,
         actor=actor,
@@ -319,7 +313,7 @@ async def add_address(
         session,
         ContactAddressAdded(tenant_id=tenant_id, contact_id=contact.id, kind=k.value, value=v),
     )
-    _audit(
+    audit_contact(
         session,
         tenant_id=tenant_id,
         actor=actor,
@@ -350,7 +344,7 @@ async def remove_address(
         session,
         ContactAddressRemoved(tenant_id=tenant_id, contact_id=contact.id, kind=kind, value=value),
     )
-    _audit(
+    audit_contact(
         session,
         tenant_id=tenant_id,
         actor=actor,
@@ -395,7 +389,7 @@ async def update_contact(
             session,
             ContactUpdated(tenant_id=tenant_id, contact_id=contact.id, fields=sorted(after)),
         )
-        _audit(
+        audit_contact(
             session,
             tenant_id=tenant_id,
             actor=actor,
@@ -463,7 +457,7 @@ async def delete_contact(
         raise Conflict(f"contact {contact.id} is still referenced and cannot be deleted") from exc
     for row in [contact, *merged]:
         outbox.record(session, ContactDeleted(tenant_id=tenant_id, contact_id=row.id))
-    _audit(
+    audit_contact(
         session,
         tenant_id=tenant_id,
         actor=actor,

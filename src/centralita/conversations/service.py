@@ -29,9 +29,9 @@ from centralita.conversations.threading import (
     pick_interaction,
 )
 from centralita.core.clock import utcnow
-from centralita.core.errors import NotFound
 from centralita.core.ids import new_id
 from centralita.db.paging import Slice, paginate
+from centralita.db.scoped import get_scoped
 from centralita.events import outbox
 
 
@@ -285,14 +285,9 @@ async def _interaction(
 async def get_conversation(
     session: AsyncSession, *, tenant_id: str, conversation_id: str
 ) -> Conversation:
-    conv = await session.scalar(
-        select(Conversation).where(
-            Conversation.tenant_id == tenant_id, Conversation.id == conversation_id
-        )
+    return await get_scoped(
+        session, Conversation, tenant_id=tenant_id, id=conversation_id, label="conversation"
     )
-    if conv is None:
-        raise NotFound(f"conversation {conversation_id} not found")
-    return conv
 
 
 async def list_conversations(
@@ -389,12 +384,7 @@ async def list_messages(
 
 
 async def get_message(session: AsyncSession, *, tenant_id: str, message_id: str) -> Message:
-    msg = await session.scalar(
-        select(Message).where(Message.tenant_id == tenant_id, Message.id == message_id)
-    )
-    if msg is None:
-        raise NotFound(f"message {message_id} not found")
-    return msg
+    return await get_scoped(session, Message, tenant_id=tenant_id, id=message_id, label="message")
 
 
 async def list_interactions(
@@ -415,11 +405,6 @@ async def list_interactions(
 async def get_interaction(
     session: AsyncSession, *, tenant_id: str, interaction_id: str
 ) -> Interaction:
-    row = await session.scalar(
-        select(Interaction).where(
-            Interaction.tenant_id == tenant_id, Interaction.id == interaction_id
-        )
+    return await get_scoped(
+        session, Interaction, tenant_id=tenant_id, id=interaction_id, label="interaction"
     )
-    if row is None:
-        raise NotFound(f"interaction {interaction_id} not found")
-    return row
