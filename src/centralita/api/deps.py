@@ -115,4 +115,3 @@ async def reject_nul(request: Request) -> None:
     body = await request.body()  # cached by Starlette; the endpoint reads it again for free
     if b"\x00" in body or b"\\u0000" in body:
         raise InvalidInput.for_field("body", "NUL characters are not allowed")
-

@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from centralita.events.envelope import Envelope
 
@@ -67,7 +69,12 @@ class InProcessBus:
 
 
 class RedisStreamBus:
-    """One Redis stream; one consumer group per subscriber group; XAUTOCLAIM recovers crashes."""
+    """One Redis stream; one consumer group per subscriber group; XAUTOCLAIM recovers crashes.
+
+    An entry whose handler fails stays pending and is claimed again (by this or another
+    process of the group) once it has been idle for ``claim_idle_ms``; so is every entry a
+    crashed process had read but not acknowledged.
+    """
 
     def __init__(
         self,
@@ -87,7 +94,8 @@ class RedisStreamBus:
         self._claim_idle_ms = claim_idle_ms
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._consumer = f"{socket.gethostname()}:{os.getpid()}"
+        # Unique per bus instance: two buses in one process must not share pending entries.
+        self._consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._stopping = asyncio.Event()
 
     def subscribe(self, group: str, names: set[str] | frozenset[str], handler: Handler) -> None:
@@ -99,14 +107,13 @@ class RedisStreamBus:
         )
 
     async def start(self) -> None:
+        """Create the groups (new groups start at the stream's end), then start consuming."""
         self._stopping.clear()
         for sub in self._subs:
-            try:
-                await self._redis.xgroup_create(self._stream, sub.group, id="$", mkstream=True)
-            except Exception as exc:  # BUSYGROUP: the group already exists, keep its position
-                if "BUSYGROUP" not in str(exc):
-                    raise
-            self._tasks.append(asyncio.create_task(self._consume(sub)))
+            await self._ensure_group(sub.group)
+            self._tasks.append(
+                asyncio.create_task(self._consume(sub), name=f"bus:{self._stream}:{sub.group}")
+            )
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -115,39 +122,82 @@ class RedisStreamBus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for group in {sub.group for sub in self._subs}:
+            with contextlib.suppress(Exception):
+                await self._forget_consumer(group)
         await self._redis.aclose()
 
+    async def _ensure_group(self, group: str) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, group, id="$", mkstream=True)
+        except Exception as exc:  # BUSYGROUP: the group already exists, keep its position
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _forget_consumer(self, group: str) -> None:
+        """Drop this consumer's name from the group unless it still owns pending entries."""
+        pending = await self._redis.xpending_range(
+            self._stream, group, min="-", max="+", count=1, consumername=self._consumer
+        )
+        if not pending:
+            await self._redis.xgroup_delconsumer(self._stream, group, self._consumer)
+
     async def _handle(self, sub: Subscription, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        envelope = Envelope.from_json(fields[b"e"])
-        if sub.matches(envelope.name):
-            await sub.handler(envelope)
+        """Run the handler; on failure leave the entry pending so that it is claimed again."""
+        try:
+            envelope = Envelope.from_json(fields[b"e"])
+        except Exception:
+            # Not ours or corrupt: retrying cannot help, so acknowledge it and say so.
+            log.exception("dropping unreadable entry %r of %s", entry_id, self._stream)
+            await self._redis.xack(self._stream, sub.group, entry_id)
+            return
+        try:
+            if sub.matches(envelope.name):
+                await sub.handler(envelope)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("event handler failed in group %s on %r; will retry", sub.group, entry_id)
+            return
         await self._redis.xack(self._stream, sub.group, entry_id)
 
+    async def _claim_idle(self, sub: Subscription) -> None:
+        """Take over every entry of the group idle for ``claim_idle_ms`` (crashed consumers)."""
+        cursor: Any = "0-0"
+        while True:
+            cursor, claimed, *_ = await self._redis.xautoclaim(
+                self._stream, sub.group, self._consumer, self._claim_idle_ms, cursor, count=100
+            )
+            for entry_id, fields in claimed:
+                if fields:
+                    await self._handle(sub, entry_id, fields)
+            if cursor in (b"0-0", "0-0"):
+                return
+
     async def _consume(self, sub: Subscription) -> None:
-        backlog = True  # first re-read our own pending entries, then new ones
+        claim_every = max(self._claim_idle_ms / 2000, 0.05)
+        next_claim = 0.0  # claim at once: a restarted process takes over its own backlog
         while not self._stopping.is_set():
             try:
-                if backlog:
-                    _next, claimed, *_ = await self._redis.xautoclaim(
-                        self._stream, sub.group, self._consumer, self._claim_idle_ms, "0-0", 100
-                    )
-                    for entry_id, fields in claimed:
-                        if fields:
-                            await self._handle(sub, entry_id, fields)
-                    backlog = False
-                resp = await self._redis.xreadgroup(
-                    sub.group,
-                    self._consumer,
-                    {self._stream: ">"},
-                    count=100,
-                    block=self._block_ms,
+                if time.monotonic() >= next_claim:
+                    await self._claim_idle(sub)
+                    next_claim = time.monotonic() + claim_every
+                block = max(1, min(self._block_ms, int(claim_every * 1000)))
+                resp: Any = await self._redis.xreadgroup(
+                    sub.group, self._consumer, {self._stream: ">"}, count=100, block=block
                 )
                 for _stream, entries in resp or []:
                     for entry_id, fields in entries:
                         await self._handle(sub, entry_id, fields)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("event handler failed in group %s; will retry", sub.group)
-                backlog = True
+            except Exception as exc:
+                if "NOGROUP" in str(exc):
+                    # Redis lost the stream (it keeps nothing on disk here): recreate the group.
+                    log.warning("group %s vanished from %s; recreating", sub.group, self._stream)
+                    with contextlib.suppress(Exception):
+                        await self._ensure_group(sub.group)
+                    await asyncio.sleep(0.1)
+                    continue
+                log.exception("reading %s for group %s failed; will retry", self._stream, sub.group)
                 await asyncio.sleep(1.0)

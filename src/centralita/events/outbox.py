@@ -6,13 +6,12 @@ from collections.abc import Callable
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from centralita.core.ids import new_id
 from centralita.events.envelope import Event
 from centralita.events.models import OutboxEvent
 
-_WAKE_KEY = "centralita.outbox.wake"
 _DIRTY_KEY = "centralita.outbox.dirty"
 
 
@@ -43,9 +42,13 @@ def session_class_with_wakeup(wake: Callable[[], None]) -> type[Session]:
         if sync_session.info.pop(_DIRTY_KEY, False):
             wake()
 
-    def _after_rollback(sync_session: Session) -> None:
-        sync_session.info.pop(_DIRTY_KEY, None)
+    def _after_soft_rollback(sync_session: Session, previous: SessionTransaction) -> None:
+        # Rolling back a savepoint (``begin_nested``) or a failed flush inside one keeps the rows
+        # the outer transaction recorded before it, so only the outermost rollback clears the
+        # flag. At worst a rolled-back savepoint costs one needless wake-up.
+        if previous.parent is None:
+            sync_session.info.pop(_DIRTY_KEY, None)
 
     sa_event.listen(OutboxSession, "after_commit", _after_commit)
-    sa_event.listen(OutboxSession, "after_rollback", _after_rollback)
+    sa_event.listen(OutboxSession, "after_soft_rollback", _after_soft_rollback)
     return OutboxSession

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +19,7 @@ from centralita.events.models import OutboxEvent
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=10)
+RETRY_PAUSE_SECONDS = 1.0
 
 
 def to_envelope(row: OutboxEvent) -> Envelope:
@@ -39,7 +42,9 @@ class OutboxRelay:
     """Claims unpublished rows (``SKIP LOCKED`` on PostgreSQL), publishes, marks them done.
 
     A crash between publish and mark republishes the event on restart: consumers see the
-    same ``event_id`` again and must be idempotent.
+    same ``event_id`` again and must be idempotent. A failed publish ends the round, so later
+    events are not published ahead of it while the bus is healthy; the failed row waits out its
+    backoff while later rows go on, so one poisoned event cannot hold up the rest.
     """
 
     def __init__(
@@ -49,21 +54,29 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._batch = batch_size
         self._interval = interval
+        self._clock = clock
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self.published = 0
 
     def wake(self) -> None:
-        """Thread-safe enough for after-commit hooks running on the event loop's thread."""
+        """Call from the event loop's thread (after-commit hooks run there)."""
         self._wake.set()
 
     async def relay_once(self) -> int:
-        now = utcnow()
+        """Publish one batch of due events; return how many were published."""
+        published, _failed = await self._round()
+        return published
+
+    async def _round(self) -> tuple[int, bool]:
+        now = self._clock()
+        failed = False
         async with self._sessions() as session, session.begin():
             stmt = (
                 select(OutboxEvent)
@@ -71,7 +84,7 @@ class OutboxRelay:
                 .order_by(OutboxEvent.sequence)
                 .limit(self._batch)
             )
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = list((await session.scalars(stmt)).all())
             done = 0
@@ -80,42 +93,44 @@ class OutboxRelay:
                     await self._bus.publish(to_envelope(row))
                 except Exception as exc:
                     row.attempts += 1
-                    row.available_at = utcnow() + backoff(row.attempts)
+                    row.available_at = self._clock() + backoff(row.attempts)
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     log.warning("publishing %s failed (attempt %s)", row.event_id, row.attempts)
-                    continue
-                row.published_at = utcnow()
+                    failed = True
+                    break
+                row.published_at = self._clock()
                 done += 1
         self.published += done
-        return done
+        return done, failed
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Relay until nothing is immediately due (tests, CLI, shutdown)."""
         total = 0
         for _ in range(max_rounds):
-            n = await self.relay_once()
+            n, failed = await self._round()
             total += n
-            if n == 0:
+            if n == 0 and not failed:
                 break
         return total
 
     async def run(self) -> None:
         self._stop.clear()
         while not self._stop.is_set():
+            # Clear before the round: a commit during the round must trigger the next one.
+            self._wake.clear()
             try:
-                n = await self.relay_once()
+                n, failed = await self._round()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay round failed")
-                n = 0
+                n, failed = 0, True
             if n >= self._batch:
                 continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass
+            # After a failure, try the rows behind the failed one soon, but without spinning.
+            pause = min(self._interval, RETRY_PAUSE_SECONDS) if failed else self._interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
 
     def stop(self) -> None:
         self._stop.set()

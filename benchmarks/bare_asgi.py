@@ -1,0 +1,75 @@
+"""The baseline for benchmarks/ingest.py: a raw ASGI callable that reads the body and acks it.
+
+It parses the JSON body and echoes its id, as the simulator adapter's acknowledgement does,
+and is served by uvicorn with the settings `centralita serve` uses. The gap between this and
+the real server is what Centralita itself costs per message.
+
+    python benchmarks/bare_asgi.py --port 8001
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import uvicorn
+
+Scope = dict[str, Any]
+
+
+async def app(scope: Scope, receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    try:
+        ids = [json.loads(body)["id"]] if body else []
+        status, payload = 200, json.dumps({"accepted": ids}).encode()
+    except (ValueError, KeyError, TypeError):
+        status, payload = 400, b'{"title":"bad request"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args()
+    # The same uvicorn options as centralita.cli.server.run_server.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        server_header=False,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()
