@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select, type_coerce
+from sqlalchemy import Select, exists, func, or_, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,6 +171,7 @@ async def create_contact(
     source: str = "api",
     default_region: str | None = None,
     actor: str = "system",
+    last_contact_at: datetime | None = None,
     **fields: object,
 ) -> Contact:
     """Create a contact; ``addresses`` holds (kind, value) or (kind, value, label)."""
@@ -179,8 +181,10 @@ async def create_contact(
     contact = Contact(
         id=new_id("ct"),
         tenant_id=tenant_id,
+        last_contact_at=last_contact_at,
         **{"attributes": {}, "tags": [], "consent": {}, "value": Decimal("0.00"), **clean},
     )
+    contact.addresses = []  # a new, empty collection: no lazy load, no refresh afterwards
     session.add(contact)
     seen: set[tuple[str, str]] = set()
     for i, item in enumerate(addresses or []):
@@ -192,8 +196,7 @@ async def create_contact(
         if (k.value, v) in seen:
             continue
         seen.add((k.value, v))
-        await _ensure_address_free(session, tenant_id=tenant_id, kind=k, value=v)
-        session.add(
+        contact.addresses.append(
             ContactAddress(
                 id=new_id("ca"),
                 tenant_id=tenant_id,
@@ -203,8 +206,9 @@ async def create_contact(
                 label=label,
             )
         )
+    with session.no_autoflush:  # the new rows must not answer for themselves
+        await _ensure_addresses_free(session, tenant_id=tenant_id, pairs=sorted(seen))
     await _flush_or_conflict(session, "the new contact's addresses")
-    await session.refresh(contact, attribute_names=["addresses"])
     outbox.record(
         session, ContactCreated(tenant_id=tenant_id, contact_id=contact.id, source=source)
     )
@@ -217,6 +221,24 @@ async def create_contact(
         data={"source": source, "addresses": [f"{k}:{v}" for k, v in sorted(seen)]},
     )
     return contact
+
+
+async def _ensure_addresses_free(
+    session: AsyncSession, *, tenant_id: str, pairs: Sequence[tuple[str, str]]
+) -> None:
+    """One query for all of a new contact's addresses."""
+    if not pairs:
+        return
+    taken = (
+        await session.execute(
+            select(ContactAddress.kind, ContactAddress.value, ContactAddress.contact_id).where(
+                ContactAddress.tenant_id == tenant_id,
+                tuple_(ContactAddress.kind, ContactAddress.value).in_(pairs),
+            )
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict(f"{taken[0]} address {taken[1]} already belongs to contact {taken[2]}")
 
 
 async def _ensure_address_free(
@@ -249,6 +271,7 @@ async def find_or_create_by_address(
     source: str = "inbound",
     default_region: str | None = None,
     actor: str = "system",
+    last_contact_at: datetime | None = None,
 ) -> FoundContact:
     """Resolve an address to its contact, creating one if nobody has it yet.
 
@@ -270,6 +293,7 @@ async def find_or_create_by_address(
                 source=source,
                 default_region=default_region,
                 actor=actor,
+                last_contact_at=last_contact_at,
             )
     except (IntegrityError, Conflict):
         existing = await find_by_address(

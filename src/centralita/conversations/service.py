@@ -91,11 +91,13 @@ async def receive_inbound(
         kind=inbound.sender.kind,
         value=inbound.sender.value,
         name=inbound.sender_name,
+        last_contact_at=now,
     )
     contact = found.contact
     if contact.name is None and inbound.sender_name:
         contact.name = inbound.sender_name
-    contact.last_contact_at = now
+    if not found.created:
+        contact.last_contact_at = now
 
     conversation, created = await _thread(
         session,

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralita.core.clock import utcnow
@@ -36,6 +37,12 @@ def to_envelope(row: OutboxEvent) -> Envelope:
 
 def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+
+
+@dataclass
+class _Outcome:
+    published: list[int] = field(default_factory=list)
+    failure: tuple[int, int, str] | None = None  # (sequence, attempts, error)
 
 
 class OutboxRelay:
@@ -75,33 +82,68 @@ class OutboxRelay:
         return published
 
     async def _round(self) -> tuple[int, bool]:
-        now = self._clock()
-        failed = False
-        async with self._sessions() as session, session.begin():
-            stmt = (
-                select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None), OutboxEvent.available_at <= now)
-                .order_by(OutboxEvent.sequence)
-                .limit(self._batch)
-            )
+        async with self._sessions() as session:
             if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(stmt)).all())
-            done = 0
-            for row in rows:
-                try:
-                    await self._bus.publish(to_envelope(row))
-                except Exception as exc:
-                    row.attempts += 1
-                    row.available_at = self._clock() + backoff(row.attempts)
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    log.warning("publishing %s failed (attempt %s)", row.event_id, row.attempts)
-                    failed = True
-                    break
-                row.published_at = self._clock()
-                done += 1
-        self.published += done
-        return done, failed
+                # Row locks (SKIP LOCKED) claim the batch until it is marked: relays on several
+                # processes never publish the same row at once.
+                async with session.begin():
+                    batch = await self._due(session, lock=True)
+                    outcome = await self._publish(batch)
+                    await self._mark(session, outcome)
+            else:
+                # SQLite has one writer: hold no transaction while handlers (which write in
+                # their own transactions) run, then mark the batch in a second transaction.
+                async with session.begin():
+                    batch = await self._due(session, lock=False)
+                outcome = await self._publish(batch)
+                async with session.begin():
+                    await self._mark(session, outcome)
+        self.published += len(outcome.published)
+        return len(outcome.published), outcome.failure is not None
+
+    async def _due(self, session: AsyncSession, *, lock: bool) -> list[tuple[Envelope, int]]:
+        stmt = (
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None), OutboxEvent.available_at <= self._clock())
+            .order_by(OutboxEvent.sequence)
+            .limit(self._batch)
+        )
+        if lock:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [(to_envelope(row), row.attempts) for row in (await session.scalars(stmt)).all()]
+
+    async def _publish(self, batch: list[tuple[Envelope, int]]) -> _Outcome:
+        """Publish in order; stop at the first failure."""
+        outcome = _Outcome()
+        for envelope, attempts in batch:
+            try:
+                await self._bus.publish(envelope)
+            except Exception as exc:
+                log.warning("publishing %s failed (attempt %s)", envelope.event_id, attempts + 1)
+                outcome.failure = (envelope.sequence, attempts + 1, f"{type(exc).__name__}: {exc}")
+                break
+            outcome.published.append(envelope.sequence)
+        return outcome
+
+    async def _mark(self, session: AsyncSession, outcome: _Outcome) -> None:
+        now = self._clock()
+        if outcome.published:
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.sequence.in_(outcome.published))
+                .values(published_at=now)
+            )
+        if outcome.failure is not None:
+            sequence, attempts, error = outcome.failure
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.sequence == sequence)
+                .values(
+                    attempts=attempts,
+                    available_at=now + backoff(attempts),
+                    last_error=error[:2000],
+                )
+            )
 
     async def drain(self, *, max_rounds: int = 1000) -> int:
         """Relay until nothing is immediately due (tests, CLI, shutdown)."""
