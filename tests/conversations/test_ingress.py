@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+from sqlalchemy import func, select
 
 from centralita.bootstrap import Container
+from centralita.contacts.models import Contact
+from centralita.conversations.models import Message
 from tests.factories import make_tenant
 from tests.simulator_client import simulator_request
 
@@ -77,3 +82,39 @@ async def test_nul_characters_are_dropped_not_fatal(
         await client.get(f"/api/v1/conversations/{conv['id']}/messages", headers=kit.headers)
     ).json()["items"]
     assert msgs[0]["body"] == "hola"
+
+
+async def test_concurrent_first_deliveries_all_succeed_and_store_once(container: Container) -> None:
+    """Races on the unique constraints are retried, not answered with a 500.
+
+    Each delivery runs in its own transaction (as concurrent webhook requests do); on
+    PostgreSQL they really overlap, so the losers hit the constraint and retry.
+    """
+    from centralita.channels.base import HttpInbound
+    from centralita.channels.ingress import ingest
+
+    kit = await make_tenant(container)
+    same, same_headers = simulator_request(kit.simulator_secret, text="dup", msg_id="race-1")
+    others = [
+        simulator_request(kit.simulator_secret, text=f"n{i}", value="34600555444") for i in range(4)
+    ]
+    requests = [(same, same_headers)] * 4 + others
+    outcomes = await asyncio.gather(
+        *(
+            ingest(
+                container.sessions,
+                container.adapters,
+                account_id=kit.simulator_account_id,
+                request=HttpInbound("POST", "http://testserver/hooks/x", headers, body),
+            )
+            for body, headers in requests
+        )
+    )
+    assert len(outcomes) == 8
+    async with container.sessions() as session:
+        messages = await session.scalar(select(func.count()).select_from(Message))
+        contacts = await session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.tenant_id == kit.tenant_id)
+        )
+    assert messages == 5  # one "dup" and the four others
+    assert contacts == 2

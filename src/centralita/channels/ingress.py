@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralita.channels import service as channels_service
@@ -18,7 +19,6 @@ from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.service import ReceiveResult
 from centralita.core.errors import NotFound
-from centralita.tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,38 @@ async def ingest(
     account_id: str,
     request: HttpInbound,
 ) -> IngressOutcome:
-    """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``."""
+    """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``.
+
+    A transaction that loses a race on a unique constraint (a concurrent redelivery, or two
+    first messages from one new address) is retried once; the retry finds the winner's rows.
+    """
+    for attempt in (1, 2):
+        try:
+            return await _ingest_once(sessions, adapters, account_id=account_id, request=request)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _ingest_once(
+    sessions: async_sessionmaker[AsyncSession],
+    adapters: AdapterRegistry,
+    *,
+    account_id: str,
+    request: HttpInbound,
+) -> IngressOutcome:
     async with sessions() as session, session.begin():
-        account = await channels_service.get_for_ingress(session, account_id=account_id)
+        account, reopen_hours = await channels_service.get_for_ingress(
+            session, account_id=account_id
+        )
         adapter = adapters.get(account.provider)
         if adapter is None:
             raise NotFound(f"no adapter for provider {account.provider}")
         config = channels_service.to_config(account)
         adapter.verify(request, config)
         parsed = adapter.parse(request, config)
-        tenant = await session.get_one(Tenant, account.tenant_id)
-        window = timedelta(hours=tenant.reopen_window_hours)
+        window = timedelta(hours=reopen_hours)
         results = []
         for inbound in parsed.messages:
             results.append(

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centralita.channels.base import AccountConfig
 from centralita.channels.models import ChannelAccount
 from centralita.core.errors import NotFound
+from centralita.core.ids import looks_like_id
 from centralita.db.scoped import get_scoped
+from centralita.tenants.models import Tenant
 
 
 def to_config(account: ChannelAccount) -> AccountConfig:
@@ -25,12 +27,27 @@ def to_config(account: ChannelAccount) -> AccountConfig:
     )
 
 
-async def get_for_ingress(session: AsyncSession, *, account_id: str) -> ChannelAccount:
-    """Providers are not tenant users: the unguessable account id plus its signature decide."""
-    account = await session.get(ChannelAccount, account_id)
-    if account is None or not account.enabled:
+async def get_for_ingress(session: AsyncSession, *, account_id: str) -> tuple[ChannelAccount, int]:
+    """The account and its tenant's reopen window, in one query.
+
+    Providers are not tenant users: the unguessable account id plus its signature decide.
+    """
+    row = None
+    if looks_like_id(account_id):
+        row = (
+            await session.execute(
+                select(ChannelAccount, Tenant.reopen_window_hours)
+                .join(Tenant, Tenant.id == ChannelAccount.tenant_id)
+                .where(
+                    ChannelAccount.id == account_id,
+                    ChannelAccount.enabled.is_(True),
+                    Tenant.disabled.is_(False),
+                )
+            )
+        ).first()
+    if row is None:
         raise NotFound(f"channel account {account_id} not found")
-    return account
+    return row[0], row[1]
 
 
 async def get_account(session: AsyncSession, *, tenant_id: str, account_id: str) -> ChannelAccount:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, exists, func, or_, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from centralita.audit import service as audit_service
 from centralita.audit.models import AuditEntry
@@ -67,9 +68,10 @@ async def find_by_address(
     kind: str,
     value: str,
     default_region: str | None = None,
+    load_addresses: bool = True,
 ) -> Contact | None:
     k, v = normalise_address(kind, value, default_region=default_region)
-    return await session.scalar(
+    stmt = (
         select(Contact)
         .join(ContactAddress, ContactAddress.contact_id == Contact.id)
         .where(
@@ -78,6 +80,9 @@ async def find_by_address(
             ContactAddress.value == v,
         )
     )
+    if not load_addresses:  # the ingest path never reads them: save a query
+        stmt = stmt.options(lazyload(Contact.addresses))
+    return await session.scalar(stmt)
 
 
 def _has_tag(session: AsyncSession, tag: str) -> Any:
@@ -172,6 +177,7 @@ async def create_contact(
     default_region: str | None = None,
     actor: str = "system",
     last_contact_at: datetime | None = None,
+    flush_savepoint: bool = True,
     **fields: object,
 ) -> Contact:
     """Create a contact; ``addresses`` holds (kind, value) or (kind, value, label)."""
@@ -208,7 +214,10 @@ async def create_contact(
         )
     with session.no_autoflush:  # the new rows must not answer for themselves
         await _ensure_addresses_free(session, tenant_id=tenant_id, pairs=sorted(seen))
-    await _flush_or_conflict(session, "the new contact's addresses")
+    if flush_savepoint:
+        await _flush_or_conflict(session, "the new contact's addresses")
+    else:
+        await session.flush()
     outbox.record(
         session, ContactCreated(tenant_id=tenant_id, contact_id=contact.id, source=source)
     )
@@ -272,17 +281,37 @@ async def find_or_create_by_address(
     default_region: str | None = None,
     actor: str = "system",
     last_contact_at: datetime | None = None,
+    savepoint: bool = True,
 ) -> FoundContact:
     """Resolve an address to its contact, creating one if nobody has it yet.
 
     Two concurrent first contacts from one address race on the unique address constraint;
-    the loser rolls back to a savepoint and reads the winner's row.
+    the loser rolls back to a savepoint and reads the winner's row. With ``savepoint=False``
+    (the ingest path, which retries its whole transaction) the ``IntegrityError`` propagates.
     """
     existing = await find_by_address(
-        session, tenant_id=tenant_id, kind=kind, value=value, default_region=default_region
+        session,
+        tenant_id=tenant_id,
+        kind=kind,
+        value=value,
+        default_region=default_region,
+        load_addresses=savepoint,
     )
     if existing is not None:
         return FoundContact(existing, False)
+    if not savepoint:
+        contact = await create_contact(
+            session,
+            tenant_id=tenant_id,
+            name=name,
+            addresses=[(kind, value)],
+            source=source,
+            default_region=default_region,
+            actor=actor,
+            last_contact_at=last_contact_at,
+            flush_savepoint=False,
+        )
+        return FoundContact(contact, True)
     try:
         async with session.begin_nested():
             contact = await create_contact(

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.channels.base import AccountConfig, InboundMessage
@@ -74,7 +73,9 @@ async def receive_inbound(
     """Store one inbound message: contact, conversation, interaction, message, event.
 
     Idempotent on (channel account, provider message id): a redelivery returns the stored
-    message with ``duplicate=True`` and emits nothing.
+    message with ``duplicate=True`` and emits nothing. Two *concurrent* first deliveries (of
+    one message, or from one new address) meet a unique constraint: the loser's transaction
+    raises ``IntegrityError`` and must be retried whole, which then finds the winner's rows.
     """
     now = now or utcnow()
     tenant_id = account.tenant_id
@@ -92,6 +93,7 @@ async def receive_inbound(
         value=inbound.sender.value,
         name=inbound.sender_name,
         last_contact_at=now,
+        savepoint=False,
     )
     contact = found.contact
     if contact.name is None and inbound.sender_name:
@@ -134,18 +136,8 @@ async def receive_inbound(
         meta=dict(inbound.metadata),
         created_at=inbound.received_at or now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-            await session.flush()
-    except IntegrityError:
-        # A concurrent delivery of the same provider id won the race.
-        dup = await _existing_message(
-            session, account=account, provider_message_id=inbound.provider_message_id
-        )
-        if dup is None:
-            raise
-        return await _result_for_duplicate(session, dup)
+    session.add(message)
+    await session.flush()  # a concurrent redelivery fails here: the caller retries (ingest)
     conversation.last_message_at = message.created_at
     conversation.last_channel = inbound.channel.value
     if inbound.language:

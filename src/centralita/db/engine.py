@@ -46,6 +46,11 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if not parsed.database or parsed.database == ":memory:":
             kwargs["poolclass"] = StaticPool
+        else:
+            # One writer at a time anyway: a short, fair queue for connections beats many
+            # connections sleeping in SQLite's busy handler (seconds of p99, timeouts).
+            # Two, not one, so that code holding a session may still open a second.
+            kwargs.update(pool_size=2, max_overflow=0, pool_timeout=60)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
