@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,15 +52,6 @@ async def get_account(session: AsyncSession, *, tenant_id: str, account_id: str)
     return await get_scoped(
         session, ChannelAccount, tenant_id=tenant_id, id=account_id, label="channel account"
     )
-
-
-async def list_accounts(
-    session: AsyncSession, *, tenant_id: str, **filters: Any
-) -> list[ChannelAccount]:
-    stmt = select(ChannelAccount).where(ChannelAccount.tenant_id == tenant_id)
-    for key, value in filters.items():
-        stmt = stmt.where(getattr(ChannelAccount, key) == value)
-    return list((await session.scalars(stmt.order_by(ChannelAccount.name))).all())
 
 
 async def list_simulator_accounts(session: AsyncSession) -> list[ChannelAccount]:

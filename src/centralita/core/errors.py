@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -50,8 +50,3 @@ class PermissionDenied(DomainError):
 class Unauthenticated(DomainError):
     status = 401
     title = "Unauthenticated"
-
-
-@dataclass
-class ErrorList:
-    problems: list[FieldProblem] = field(default_factory=list)

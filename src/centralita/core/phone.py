@@ -19,10 +19,3 @@ def to_e164(raw: str, *, default_region: str | None = None, field: str = "phone"
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidInput.for_field(field, f"not a valid phone number: {raw!r}")
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-
-
-def is_e164(value: str) -> bool:
-    try:
-        return to_e164(value) == value
-    except InvalidInput:
-        return False
