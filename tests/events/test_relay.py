@@ -133,9 +133,9 @@ async def test_drain_after_a_crash_publishes_what_was_left(box: Outbox) -> None:
     assert all(r.published_at is not None for r in await box.rows())
 
 
+# SKIP LOCKED is PostgreSQL's; on SQLite one relay runs per database.
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_concurrent_relays_publish_each_event_once_on_postgresql(box: Outbox) -> None:
-    if box.database.backend != "postgresql":
-        pytest.skip("SKIP LOCKED is PostgreSQL's; on SQLite run one relay per database")
     ids = await box.commit(*things(300))
     engines = [make_engine(box.database.url) for _ in range(3)]
     buses = [RecordingBus() for _ in engines]
