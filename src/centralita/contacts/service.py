@@ -6,7 +6,7 @@ Merging lives in ``contacts.merge`` and CSV import/export in ``contacts.csv_io``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -299,8 +299,9 @@ async def find_or_create_by_address(
     )
     if existing is not None:
         return FoundContact(existing, False)
-    if not savepoint:
-        contact = await create_contact(
+
+    def create(flush_savepoint: bool) -> Awaitable[Contact]:
+        return create_contact(
             session,
             tenant_id=tenant_id,
             name=name,
@@ -309,21 +310,14 @@ async def find_or_create_by_address(
             default_region=default_region,
             actor=actor,
             last_contact_at=last_contact_at,
-            flush_savepoint=False,
+            flush_savepoint=flush_savepoint,
         )
-        return FoundContact(contact, True)
+
+    if not savepoint:
+        return FoundContact(await create(False), True)
     try:
         async with session.begin_nested():
-            contact = await create_contact(
-                session,
-                tenant_id=tenant_id,
-                name=name,
-                addresses=[(kind, value)],
-                source=source,
-                default_region=default_region,
-                actor=actor,
-                last_contact_at=last_contact_at,
-            )
+            contact = await create(True)
     except (IntegrityError, Conflict):
         existing = await find_by_address(
             session, tenant_id=tenant_id, kind=kind, value=value, default_region=default_region
