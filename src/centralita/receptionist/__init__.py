@@ -1,0 +1,1 @@
+"""The virtual receptionist: NLU, the pure dialogue policy and its actions."""

@@ -1,0 +1,1 @@
+"""Natural-language understanding that works offline: language, intents, entities."""
