@@ -118,3 +118,25 @@ async def test_concurrent_first_deliveries_all_succeed_and_store_once(container:
         )
     assert messages == 5  # one "dup" and the four others
     assert contacts == 2
+
+
+async def test_each_message_gets_its_language(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    kit = await make_tenant(container)  # a Spanish-locale tenant
+    texts = [
+        "Hello, I would like to book an appointment for next week",
+        "ok",  # too short to tell: the conversation so far is English
+        "Perdón, mejor en español: quería cambiar la cita",
+    ]
+    for text in texts:
+        body, headers = simulator_request(kit.simulator_secret, text=text)
+        r = await client.post(f"/hooks/{kit.simulator_account_id}", content=body, headers=headers)
+        assert r.status_code == 200
+    conv = (await client.get("/api/v1/conversations", headers=kit.headers)).json()["items"][0]
+    msgs = (
+        await client.get(f"/api/v1/conversations/{conv['id']}/messages", headers=kit.headers)
+    ).json()["items"]
+    by_text = {m["body"]: m["language"] for m in msgs}
+    assert [by_text[t] for t in texts] == ["en", "en", "es"]
+    assert conv["language"] == "es"

@@ -30,7 +30,7 @@ def inbound(
 
 async def receive(container: Container, account_id: str, msg: InboundMessage, now: datetime):  # type: ignore[no-untyped-def]
     async with container.sessions() as session, session.begin():
-        account, _ = await channels_service.get_for_ingress(session, account_id=account_id)
+        account = (await channels_service.get_for_ingress(session, account_id=account_id)).account
         return await conversations_service.receive_inbound(
             session,
             account=channels_service.to_config(account),

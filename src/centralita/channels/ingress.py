@@ -19,6 +19,7 @@ from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.service import ReceiveResult
 from centralita.core.errors import NotFound
+from centralita.receptionist.nlu.language import Language
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,25 @@ async def _ingest_once(
     request: HttpInbound,
 ) -> IngressOutcome:
     async with sessions() as session, session.begin():
-        account, reopen_hours = await channels_service.get_for_ingress(
-            session, account_id=account_id
-        )
+        target = await channels_service.get_for_ingress(session, account_id=account_id)
+        account = target.account
         adapter = adapters.get(account.provider)
         if adapter is None:
             raise NotFound(f"no adapter for provider {account.provider}")
         config = channels_service.to_config(account)
         adapter.verify(request, config)
         parsed = adapter.parse(request, config)
-        window = timedelta(hours=reopen_hours)
+        window = timedelta(hours=target.reopen_window_hours)
+        default_language: Language = "en" if target.locale == "en" else "es"
         results = []
         for inbound in parsed.messages:
             results.append(
                 await conversations_service.receive_inbound(
-                    session, account=config, inbound=inbound, reopen_window=window
+                    session,
+                    account=config,
+                    inbound=inbound,
+                    reopen_window=window,
+                    default_language=default_language,
                 )
             )
         for status in parsed.statuses:

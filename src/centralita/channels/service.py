@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +27,15 @@ def to_config(account: ChannelAccount) -> AccountConfig:
     )
 
 
-async def get_for_ingress(session: AsyncSession, *, account_id: str) -> tuple[ChannelAccount, int]:
-    """The account and its tenant's reopen window, in one query.
+@dataclass(frozen=True)
+class IngressTarget:
+    account: ChannelAccount
+    reopen_window_hours: int
+    locale: str
+
+
+async def get_for_ingress(session: AsyncSession, *, account_id: str) -> IngressTarget:
+    """The account and what ingest needs of its tenant, in one query.
 
     Providers are not tenant users: the unguessable account id plus its signature decide.
     """
@@ -34,7 +43,7 @@ async def get_for_ingress(session: AsyncSession, *, account_id: str) -> tuple[Ch
     if looks_like_id(account_id):
         row = (
             await session.execute(
-                select(ChannelAccount, Tenant.reopen_window_hours)
+                select(ChannelAccount, Tenant.reopen_window_hours, Tenant.locale)
                 .join(Tenant, Tenant.id == ChannelAccount.tenant_id)
                 .where(
                     ChannelAccount.id == account_id,
@@ -45,7 +54,7 @@ async def get_for_ingress(session: AsyncSession, *, account_id: str) -> tuple[Ch
         ).first()
     if row is None:
         raise NotFound(f"channel account {account_id} not found")
-    return row[0], row[1]
+    return IngressTarget(row[0], row[1], row[2])
 
 
 async def get_account(session: AsyncSession, *, tenant_id: str, account_id: str) -> ChannelAccount:

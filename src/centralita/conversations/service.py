@@ -32,6 +32,7 @@ from centralita.core.ids import new_id
 from centralita.db.paging import Slice, paginate
 from centralita.db.scoped import get_scoped
 from centralita.events import outbox
+from centralita.receptionist.nlu.language import Language, detect_language
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,13 @@ async def receive_inbound(
     account: AccountConfig,
     inbound: InboundMessage,
     reopen_window: timedelta,
+    default_language: Language = "es",
     now: datetime | None = None,
 ) -> ReceiveResult:
     """Store one inbound message: contact, conversation, interaction, message, event.
+
+    The message's language is the provider's if it gave one, else detected (Spanish or
+    English), with the conversation's language breaking ties on short replies.
 
     Idempotent on (channel account, provider message id): a redelivery returns the stored
     message with ``duplicate=True`` and emits nothing. Two *concurrent* first deliveries (of
@@ -117,6 +122,13 @@ async def receive_inbound(
         now=now,
         provider_session_id=inbound.thread_key,
     )
+    language = inbound.language or (
+        detect_language(
+            inbound.text,
+            history=[conversation.language] if conversation.language else [],
+            default=_as_language(contact.language) or default_language,
+        ).language
+    )
     message = Message(
         id=new_id("msg"),
         tenant_id=tenant_id,
@@ -130,7 +142,7 @@ async def receive_inbound(
         author_type="contact",
         author_id=contact.id,
         body=inbound.text,
-        language=inbound.language,
+        language=language,
         provider_message_id=inbound.provider_message_id,
         delivery_status="received",
         meta=dict(inbound.metadata),
@@ -140,8 +152,9 @@ async def receive_inbound(
     await session.flush()  # a concurrent redelivery fails here: the caller retries (ingest)
     conversation.last_message_at = message.created_at
     conversation.last_channel = inbound.channel.value
-    if inbound.language:
-        conversation.language = inbound.language
+    conversation.language = language
+    if contact.language is None:
+        contact.language = language
     outbox.record(
         session,
         MessageReceived(
@@ -156,6 +169,10 @@ async def receive_inbound(
         ),
     )
     return ReceiveResult(message, conversation, interaction, found.created, created, False)
+
+
+def _as_language(value: str | None) -> Language | None:
+    return "es" if value == "es" else "en" if value == "en" else None
 
 
 def _without_nul(inbound: InboundMessage) -> InboundMessage:

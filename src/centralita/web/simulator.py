@@ -69,7 +69,7 @@ async def _simulator_account(
 ) -> tuple[ChannelAccount, Tenant]:
     problem = InvalidInput.for_field("account_id", "no enabled simulator account with this id")
     try:
-        account, _ = await channels_service.get_for_ingress(session, account_id=account_id)
+        account = (await channels_service.get_for_ingress(session, account_id=account_id)).account
     except NotFound:
         raise problem from None
     tenant = await tenants_service.get_tenant(session, tenant_id=account.tenant_id)
