@@ -1,0 +1,108 @@
+"""Intent classifier on the held-out utterances: accuracy, macro-F1, recall, confusions, speed.
+
+    .venv/bin/python benchmarks/nlu_eval.py [--tune]
+
+Trains EmbeddingIntentClassifier on data/intents.yaml and scores data/intents_test.yaml, per
+language. ``--tune`` first runs 5-fold cross-validation on the training file alone and prints
+accuracy against the confidence threshold, which is how CONFIDENCE_THRESHOLD was chosen; the
+test file plays no part in it. Copy the printed figures into docs/nlu.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import numpy as np
+
+from centralita.receptionist.nlu.intents import (
+    INTENTS,
+    TEST_FILE,
+    EmbeddingIntentClassifier,
+    decide,
+    encode_sentences,
+    fit_softmax,
+    flatten,
+    load_examples,
+)
+
+_FOLDS = 5
+_THRESHOLDS = [round(0.05 * i, 2) for i in range(13)]
+
+
+def tune() -> None:
+    texts, intents, _ = flatten(load_examples())
+    vectors = encode_sentences(texts)
+    fold = np.random.default_rng(0).permutation(len(texts)) % _FOLDS
+    rows: list[tuple[str, list[float]]] = []
+    model = None
+    for k in range(_FOLDS):
+        train = fold != k
+        model = fit_softmax(vectors[train], [i for i, t in zip(intents, train, strict=True) if t])
+        held = np.flatnonzero(~train)
+        for index, row in zip(held, model.probabilities(vectors[held]), strict=True):
+            rows.append((intents[index], row.tolist()))
+    assert model is not None
+    print(f"{_FOLDS}-fold cross-validation on the training file ({len(texts)} utterances)")
+    best = (0.0, 0.0)
+    for threshold in _THRESHOLDS:
+        hits = sum(decide(model, p, threshold=threshold).intent == want for want, p in rows)
+        accuracy = hits / len(rows)
+        print(f"  threshold {threshold:.2f}: accuracy {accuracy:.3f}")
+        best = max(best, (accuracy, threshold))  # ties go to the higher threshold
+    print(f"best threshold {best[1]:.2f} (CV accuracy {best[0]:.3f})\n")
+
+
+def _f1(want: list[str], got: list[str], intent: str) -> float:
+    tp = sum(w == g == intent for w, g in zip(want, got, strict=True))
+    predicted, actual = got.count(intent), want.count(intent)
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / predicted, tp / actual
+    return 2 * precision * recall / (precision + recall)
+
+
+def evaluate() -> None:
+    classifier = EmbeddingIntentClassifier()
+    texts, want, languages = flatten(load_examples(TEST_FILE))
+    started = time.perf_counter()
+    classifier.classify_many(["warm-up"])
+    print(f"first call (load encoder + train): {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    pairs = zip(texts, languages, strict=True)
+    got = [classifier.classify(t, language=lang).intent for t, lang in pairs]
+    per_utterance = (time.perf_counter() - started) / len(texts) * 1000
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d} on {platform.node()} ({platform.machine()}, "
+        f"{platform.processor() or 'cpu?'}, Python {platform.python_version()})"
+    )
+    print(f"threshold {classifier.threshold}; {per_utterance:.1f} ms per utterance, one at a time")
+    for language in ("es", "en"):
+        keep = [i for i, lang in enumerate(languages) if lang == language]
+        w, g = [want[i] for i in keep], [got[i] for i in keep]
+        accuracy = sum(a == b for a, b in zip(w, g, strict=True)) / len(w)
+        macro_f1 = sum(_f1(w, g, intent) for intent in INTENTS) / len(INTENTS)
+        print(f"\n[{language}] n={len(w)} accuracy {accuracy:.3f}  macro-F1 {macro_f1:.3f}")
+        for intent in INTENTS:
+            n = w.count(intent)
+            hits = sum(a == b == intent for a, b in zip(w, g, strict=True))
+            print(f"  {intent:<22} recall {hits}/{n} = {hits / n:.2f}")
+        confusions = Counter((a, b) for a, b in zip(w, g, strict=True) if a != b)
+        print("  confusions (true -> predicted):")
+        for (a, b), count in confusions.most_common():
+            print(f"    {count} x {a} -> {b}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tune", action="store_true", help="cross-validate the threshold")
+    if parser.parse_args().tune:
+        tune()
+    evaluate()
+
+
+if __name__ == "__main__":
+    main()
