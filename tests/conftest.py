@@ -90,12 +90,10 @@ class Database:
 @pytest.fixture(scope="session")
 def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
     made: dict[str, Database] = {}
-    pg_name: str | None = None
     yield made
     for db in made.values():
         if db.backend == "postgresql":
-            pg_name = db.url.rsplit("/", 1)[1]
-            asyncio.run(_drop_pg_database(pg_name))
+            asyncio.run(_drop_pg_database(db.url.rsplit("/", 1)[1]))
 
 
 def _database(backend: str, made: dict[str, Database], tmp: pytest.TempPathFactory) -> Database:

@@ -84,7 +84,6 @@ def require(role: Role):  # type: ignore[no-untyped-def]
 
 
 AdminPrincipal = Annotated[Principal, require(Role.ADMIN)]
-SupervisorPrincipal = Annotated[Principal, require(Role.SUPERVISOR)]
 
 
 class PageParams:

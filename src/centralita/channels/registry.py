@@ -19,6 +19,3 @@ class AdapterRegistry:
 
     def get(self, provider: str) -> ChannelAdapter | None:
         return self._adapters.get(provider)
-
-    def providers(self) -> list[str]:
-        return sorted(self._adapters)

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +50,3 @@ class Envelope:
     def from_json(cls, raw: str | bytes) -> Envelope:
         data = json.loads(raw)
         return cls(**data)
-
-
-E = TypeVar("E", bound=Event)
