@@ -42,6 +42,23 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    # Outgoing mail (staff messages, email replies). Empty host: no email is sent.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    mail_from: str = "centralita@localhost"
+    # Demo and development: a built-in SMTP receiver stores mail here and /mailbox shows it.
+    mailbox_dir: Path | None = None
+
+    # NLU: "offline" (default, no network) or "llm" (an OpenAI-compatible chat-completions API).
+    nlu_engine: str = Field(default="offline", pattern="^(offline|llm)$")
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_timeout_seconds: float = 10.0
+
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:
         if not self.database_url:

@@ -80,6 +80,10 @@ def _normalise_phones(doc: TenantDocument) -> list[Problem]:
     doc.profile.phone = normalise(doc.profile.phone, ("profile", "phone"))
     for i, member in enumerate(doc.staff):
         member.phone = normalise(member.phone, ("staff", i, "phone"))
+    emergency = doc.receptionist.emergency
+    emergency.on_call_phone = normalise(
+        emergency.on_call_phone, ("receptionist", "emergency", "on_call_phone")
+    )
     for i, channel in enumerate(doc.channels):
         if channel.kind in ("voice", "sms"):
             channel.address = normalise(channel.address, ("channels", i, "address")) or ""
@@ -120,6 +124,29 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
     default_queue = doc.receptionist.default_queue
     if default_queue is not None and default_queue not in queues:
         problems.append((("receptionist", "default_queue"), f"no queue has key {default_queue!r}"))
+    receptionist = doc.receptionist
+    named: list[tuple[Loc, str | None]] = [
+        (
+            ("receptionist", "messages", "default_recipient"),
+            receptionist.messages.default_recipient,
+        ),
+        (("receptionist", "messages", "backup"), receptionist.messages.backup),
+        *(
+            (("receptionist", "emergency", "notify", j), key)
+            for j, key in enumerate(receptionist.emergency.notify)
+        ),
+    ]
+    for loc, named_key in named:
+        if named_key is not None and named_key not in staff:
+            problems.append((loc, f"no staff member has key {named_key!r}"))
+    default_service = receptionist.booking.default_service
+    if default_service is not None and default_service not in {s.key for s in doc.services}:
+        problems.append(
+            (
+                ("receptionist", "booking", "default_service"),
+                f"no service has key {default_service!r}",
+            )
+        )
     for i, queue in enumerate(doc.queues):
         for j, skill in enumerate(queue.skills):
             if skill not in skills:

@@ -19,13 +19,31 @@ from centralita.channels.models import ChannelAccount
 from centralita.tenants import service as tenants_service
 from centralita.tenants.config import yaml_dialect
 from centralita.tenants.config.loader import validate_document
-from centralita.tenants.config.schema import TenantDocument
-from centralita.tenants.models import FaqEntry, Queue, Service, StaffMember
+from centralita.tenants.config.schema import TenantDocument, TenantInfo
+from centralita.tenants.models import FaqEntry, Queue, Service, StaffMember, Tenant
 
 YAML_HEADER = (
     "# Centralita tenant configuration. Check it with `centralita tenant validate FILE`,\n"
     "# load it with `centralita tenant apply FILE`; the schema is docs/tenant.schema.json.\n"
 )
+
+
+def tenant_document(tenant: Tenant) -> TenantDocument:
+    """The document a tenant row was last applied with, without reading the database again.
+
+    A tenant created without one (through the API or in tests) gets a minimal document from
+    its row: no hours (always closed), no directory, services or FAQ.
+    """
+    if tenant.config:
+        return TenantDocument.model_validate(tenant.config)
+    info = TenantInfo(
+        slug=tenant.slug,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        locale="es" if tenant.locale == "es" else "en",
+        country=tenant.country,
+    )
+    return TenantDocument(version=1, tenant=info)
 
 
 async def read_document(

@@ -175,6 +175,56 @@ class Profile(_Model):
     currency: Annotated[str, _text(3, pattern=r"^[A-Z]{3}$")] | None = None
 
 
+class MessagePolicy(_Model):
+    """How messages taken for staff are delivered and chased."""
+
+    default_recipient: Key | None = Field(
+        default=None, description="Staff key that gets messages when the caller names nobody."
+    )
+    backup: Key | None = Field(
+        default=None, description="Staff key that gets a message nobody acknowledged in time."
+    )
+    ack_minutes: Annotated[int, Field(strict=True, ge=1, le=7 * 24 * 60)] = Field(
+        default=30, description="Minutes to acknowledge before escalating to the backup."
+    )
+    email: bool = Field(default=True, strict=True, description="Send each message by email.")
+    webhook_url: Annotated[str, _text(500, pattern=r"^https?://\S+$")] | None = Field(
+        default=None, description="A Slack- or Teams-compatible incoming webhook URL."
+    )
+
+
+class EmergencyRule(_Model):
+    """What to do with an emergency while the business is closed."""
+
+    on_call_phone: Text | None = Field(
+        default=None, description="Number given to the caller and used for transfers (E.164)."
+    )
+    notify: list[Key] = Field(
+        default=[], description="Staff keys sent an urgent message at once, whatever the hour."
+    )
+
+
+class SpamPolicy(_Model):
+    allow: list[Annotated[str, _text(254)]] = Field(
+        default=[], description="Phone numbers or emails never treated as spam."
+    )
+    block: list[Annotated[str, _text(254)]] = Field(
+        default=[], description="Phone numbers or emails always treated as spam."
+    )
+
+
+class BookingPolicy(_Model):
+    default_service: Key | None = Field(
+        default=None, description="Service booked when the caller names none."
+    )
+    slot_minutes: Annotated[int, Field(strict=True, ge=5, le=24 * 60)] = Field(
+        default=30, description="Length of a booking with no service duration; also callbacks."
+    )
+    step_minutes: Annotated[int, Field(strict=True, ge=5, le=240)] = 15
+    notice_minutes: Annotated[int, Field(strict=True, ge=0, le=7 * 24 * 60)] = 60
+    horizon_days: Annotated[int, Field(strict=True, ge=1, le=365)] = 21
+
+
 class Receptionist(_Model):
     mode: Literal["ai_first", "staff_first", "after_hours_only"] = "ai_first"
     reopen_window_hours: Annotated[int, Field(strict=True, ge=0, le=24 * 90)] = 72
@@ -187,6 +237,10 @@ class Receptionist(_Model):
     take_messages: bool = Field(default=True, strict=True)
     after_hours_message: Localized | None = None
     emergency_message: Localized | None = None
+    messages: MessagePolicy = MessagePolicy()
+    emergency: EmergencyRule = EmergencyRule()
+    spam: SpamPolicy = SpamPolicy()
+    booking: BookingPolicy = BookingPolicy()
 
     @field_validator("languages")
     @classmethod
