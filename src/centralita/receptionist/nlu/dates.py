@@ -27,13 +27,13 @@ Duckling does the parsing. What it gets wrong, observed with pyduckling-native-p
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from centralita.core.text import fold as _fold
 from centralita.receptionist.nlu.language import Language
 
 PartOfDay = Literal["morning", "afternoon", "evening"]
@@ -136,11 +136,6 @@ def parse_when(text: str, *, language: Language, now: datetime, timezone: str) -
             best[span] = (readings, entity)
     whens = (_to_when(entity, zone, now) for _, entity in best.values())
     return sorted((w for w in whens if w is not None), key=lambda w: w.text_span)
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 # Matched on accent-folded lower case. A bare "mañana" means tomorrow and a bare "tarde" can

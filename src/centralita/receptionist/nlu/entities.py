@@ -8,7 +8,6 @@ say so, rather than guess: the dialogue can ask.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ import phonenumbers
 
 from centralita.core.email import normalise_email
 from centralita.core.errors import InvalidInput
+from centralita.core.text import fold as _fold
 from centralita.receptionist.nlu.dates import When, parse_when
 from centralita.receptionist.nlu.language import Language
 
@@ -52,11 +52,6 @@ _NOT_NAMES_TEXT = """yo el la los las un una de del nuevo nueva cliente paciente
 _NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _MAX_NAME_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*\.?")
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

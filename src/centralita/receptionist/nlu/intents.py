@@ -114,6 +114,14 @@ def encode_sentences(texts: Sequence[str]) -> Vectors:
     return np.asarray(vectors, dtype=np.float64).reshape(len(texts), -1)
 
 
+@cache
+def training_vectors() -> tuple[tuple[str, ...], tuple[str, ...], Vectors]:
+    """The shipped training file's texts, intents and embeddings, encoded once per process
+    (the default classifier and the spam scorer both train on them)."""
+    texts, intents, _ = flatten(load_examples())
+    return tuple(texts), tuple(intents), encode_sentences(texts)
+
+
 def _softmax(logits: Vectors) -> Vectors:
     shifted: Vectors = np.exp(logits - logits.max(axis=1, keepdims=True))
     normalised: Vectors = shifted / shifted.sum(axis=1, keepdims=True)
@@ -188,9 +196,18 @@ class EmbeddingIntentClassifier:
 
     def _fitted(self) -> SoftmaxModel:
         if self._model is None:
-            texts, intents, _ = flatten(self._examples or load_examples())
-            self._model = fit_softmax(self._encode(texts), intents)
+            if self._examples is None and self._encode is encode_sentences:
+                _, labels, vectors = training_vectors()
+                self._model = fit_softmax(vectors, labels)
+            else:
+                texts, intents, _ = flatten(self._examples or load_examples())
+                self._model = fit_softmax(self._encode(texts), intents)
         return self._model
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder, so a caller can encode once and reuse the vector."""
+        return self._encode
 
     def classify(self, text: str, *, language: Language) -> IntentResult:
         # ``language`` is unused: the encoder maps both languages into one space, and training
@@ -199,10 +216,17 @@ class EmbeddingIntentClassifier:
 
     def classify_many(self, texts: Sequence[str]) -> list[IntentResult]:
         """Classify a batch in one encoder call (the benchmark and tests use this)."""
-        model = self._fitted()
+        self._fitted()  # train even for an empty batch, as before
         if not texts:
             return []
-        rows = model.probabilities(self._encode(texts))
+        return self.classify_vectors(self._encode(texts))
+
+    def classify_vectors(self, vectors: Vectors) -> list[IntentResult]:
+        """Classify texts already encoded with ``encoder`` (one row each)."""
+        model = self._fitted()
+        if not len(vectors):
+            return []
+        rows = model.probabilities(vectors)
         return [decide(model, row.tolist(), threshold=self.threshold) for row in rows]
 
 

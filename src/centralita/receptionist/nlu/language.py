@@ -9,11 +9,12 @@ by the tenant's default.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
+
+from centralita.core.text import fold as _fold
 
 Language = Literal["es", "en"]
 LANGUAGES: tuple[Language, ...] = ("es", "en")
@@ -42,11 +43,6 @@ class LanguageGuess:
     language: Language
     confidence: float
     reason: Literal["keywords", "model", "history", "default"]
-
-
-def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @cache
