@@ -1,0 +1,1 @@
+"""Messages taken for staff: who gets them, how they are delivered, acknowledged and chased."""
