@@ -1,0 +1,1 @@
+"""Spam verdicts per conversation, tenant allow/block lists and agents' spam feedback."""
