@@ -15,6 +15,9 @@ from centralita.api.router import v1_router
 from centralita.bootstrap import Container, build_container
 from centralita.channels.api import router as hooks_router
 from centralita.config import Settings, load_settings
+from centralita.scheduling.api import public_router as ical_router
+from centralita.staff_messages.api import router as staff_messages_router
+from centralita.staff_messages.pages import router as staff_message_pages_router
 
 
 def create_app(container: Container | None = None, settings: Settings | None = None) -> FastAPI:
@@ -42,6 +45,9 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(health_router)
     app.include_router(v1_router())
     app.include_router(hooks_router)
+    app.include_router(staff_messages_router)
+    app.include_router(staff_message_pages_router)
+    app.include_router(ical_router)
     from centralita.web.routes import install as install_web
 
     install_web(app)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from centralita.channels.base import ChannelAdapter
 from centralita.channels.registry import AdapterRegistry, default_adapters
 from centralita.config import Settings
+from centralita.core.clock import utcnow
 from centralita.db.engine import make_engine, make_sessionmaker
 from centralita.events.bus import EventBus, InProcessBus, RedisStreamBus
 from centralita.events.outbox import session_class_with_wakeup
@@ -30,14 +34,43 @@ class Container:
     relay: OutboxRelay
     adapters: AdapterRegistry
     run_workers: bool = True
+    clock: Callable[[], datetime] = utcnow  # tests fix it; everything time-based asks it
+    _nlu: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         await self.bus.start()
         if self.run_workers:
+            from centralita.staff_messages.timers import run_timers
+
+            # Ready means able to answer: load the models and train the small classifiers
+            # before the server accepts its first request (it holds the GIL for a while).
+            await self._warm_nlu()
+
+            self._stopping.clear()
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            self._tasks.append(
+                asyncio.create_task(run_timers(self, self._stopping), name="staff-message-timers")
+            )
+
+    def nlu(self) -> Any:
+        """The NLU engine (``receptionist.nlu.result.NluEngine``), built on first use."""
+        if self._nlu is None:
+            from centralita.receptionist.nlu.engines import build_engine
+
+            self._nlu = build_engine(self.settings)
+        return self._nlu
+
+    async def _warm_nlu(self) -> None:
+        """Load models and train the small classifiers in a thread before the first caller."""
+        try:
+            await asyncio.to_thread(_warm, self.nlu())
+        except Exception:  # the first real turn will try again and report it
+            log.exception("NLU warm-up failed")
 
     async def stop(self) -> None:
+        self._stopping.set()
         self.relay.stop()
         for task in self._tasks:
             task.cancel()
@@ -46,6 +79,12 @@ class Container:
         self._tasks.clear()
         await self.bus.stop()
         await self.engine.dispose()
+
+
+def _warm(engine: Any) -> None:
+    from centralita.receptionist.nlu.result import NluContext
+
+    engine.analyse("Hola, quería pedir cita para mañana", NluContext(now=utcnow()))
 
 
 def build_container(

@@ -17,7 +17,14 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from centralita.bootstrap import Container
+from centralita.core.clock import utcnow
+from centralita.core.ids import new_id
 from centralita.db.registry import metadata
+from centralita.receptionist.models import Handoff
+from centralita.staff_messages import service as staff_messages_service
+from centralita.tenants import service as tenants_service
+from centralita.tenants.config.apply import apply_document
+from centralita.tenants.config.schema import TenantDocument
 from tests.factories import TenantKit
 
 PARAM = re.compile(r"{(\w+)}")
@@ -41,7 +48,107 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/contact-merges/{merge_id}/undo"): None,
     ("PATCH", "/api/v1/conversations/{conversation_id}"): {"status": "closed"},
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "leak?"},
+    ("POST", "/api/v1/staff-messages/{staff_message_id}/acknowledge"): None,
+    ("POST", "/api/v1/handoffs/{handoff_id}/take"): None,
+    ("POST", "/api/v1/conversations/{conversation_id}/spam"): {"spam": False},
+    # A callback A could book, a foreign contact aside (A has no hours: 422, never a leak).
+    ("POST", "/api/v1/appointments"): {
+        "kind": "callback",
+        "start": "2030-01-08T10:00:00+01:00",
+        "phone": "+34600999888",
+    },
+    ("POST", "/api/v1/appointments/{appointment_id}/reschedule"): {
+        "start": "2030-01-08T10:00:00+01:00"
+    },
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "leak?"},
+    ("POST", "/api/v1/appointments/{appointment_id}/confirm"): None,
+    ("POST", "/api/v1/staff/{staff_key}/calendar-feed"): None,
 }
+
+
+async def populate_scheduling(
+    container: Container, client: httpx.AsyncClient, kit: TenantKit
+) -> dict[str, str]:
+    """Give ``kit``'s tenant hours and a staff member, then book and mint a feed by the API."""
+    every_day = {
+        day: [["00:00", "24:00"]]
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    }
+    doc = TenantDocument.model_validate(
+        {
+            "version": 1,
+            "tenant": {"slug": kit.slug, "name": kit.slug.title(), "timezone": "Europe/Madrid"},
+            "hours": every_day,
+            "staff": [{"key": "b-dentist", "name": "B Dentist"}],
+            # Listed so that applying keeps the simulator channel make_tenant created.
+            "channels": [
+                {
+                    "name": "simulator",
+                    "kind": "multi",
+                    "provider": "simulator",
+                    "address": "simulator",
+                    "secret": kit.simulator_secret,
+                }
+            ],
+        }
+    )
+    async with container.sessions() as session, session.begin():
+        await apply_document(session, doc, actor="tests")
+    slots = await client.get(
+        "/api/v1/availability", headers=kit.headers, params={"staff_key": "b-dentist"}
+    )
+    booked = await client.post(
+        "/api/v1/appointments",
+        headers=kit.headers,
+        json={"start": slots.json()["slots"][0]["start"], "staff_key": "b-dentist"},
+    )
+    assert booked.status_code == 201, booked.text
+    feed = await client.post("/api/v1/staff/b-dentist/calendar-feed", headers=kit.headers)
+    assert feed.status_code == 201, feed.text
+    return {"appointment_id": booked.json()["id"], "staff_key": "b-dentist"}
+
+
+async def populate_staff_messages(
+    container: Container, kit: TenantKit, conversation_id: str
+) -> dict[str, str]:
+    """A message taken for staff in ``kit``'s tenant (the receptionist's path; no API)."""
+    async with container.sessions() as session, session.begin():
+        tenant = await tenants_service.get_tenant(session, tenant_id=kit.tenant_id)
+        message = await staff_messages_service.take_message(
+            session,
+            tenant=tenant,
+            conversation_id=conversation_id,
+            contact_id=None,
+            recipient_key="b-dentist",
+            caller_name="B caller",
+            caller_phone="+34600999888",
+            caller_email=None,
+            reason="leak?",
+            intent="message",
+            urgency="normal",
+            summary="B's message",
+            language="es",
+            now=utcnow(),
+        )
+    return {"staff_message_id": message.id}
+
+
+async def populate_handoff(
+    container: Container, kit: TenantKit, conversation_id: str
+) -> dict[str, str]:
+    """A conversation the receptionist handed to people in ``kit``'s tenant."""
+    async with container.sessions() as session, session.begin():
+        handoff = Handoff(
+            id=new_id("hnd"),
+            tenant_id=kit.tenant_id,
+            conversation_id=conversation_id,
+            queue_key="b-queue",
+            channel="whatsapp",
+            reason="B wants a person",
+            summary="B's summary",
+        )
+        session.add(handoff)
+    return {"handoff_id": handoff.id}
 
 
 @dataclass

@@ -16,7 +16,13 @@ from centralita.bootstrap import Container
 from centralita.contacts import service as contacts_service
 from centralita.contacts.models import Contact
 from centralita.core.errors import NotFound
-from tests.api.isolation import api_routes, walk
+from tests.api.isolation import (
+    api_routes,
+    populate_handoff,
+    populate_scheduling,
+    populate_staff_messages,
+    walk,
+)
 from tests.factories import TenantKit, make_tenant
 from tests.simulator_client import simulator_request
 
@@ -46,6 +52,10 @@ async def populate(
         await client.get(f"/api/v1/contacts/{conv['contact_id']}", headers=kit.headers)
     ).json()
     ixs = (await client.get("/api/v1/interactions", headers=kit.headers)).json()["items"]
+    spam = await client.post(
+        f"/api/v1/conversations/{conv['id']}/spam", headers=kit.headers, json={"spam": True}
+    )
+    assert spam.status_code == 201, spam.text
     twin = (
         await client.post("/api/v1/contacts", headers=kit.headers, json={"name": "Twin"})
     ).json()
@@ -66,8 +76,14 @@ async def populate(
     key = (
         await client.post("/api/v1/api-keys", headers=kit.headers, json={"name": "b-key"})
     ).json()
+    scheduling = await populate_scheduling(container, client, kit)
+    staff_messages = await populate_staff_messages(container, kit, conv["id"])
+    handoff = await populate_handoff(container, kit, conv["id"])
     await container.relay.drain()
     return {
+        **scheduling,
+        **staff_messages,
+        **handoff,
         "tenant_id": kit.tenant_id,
         "conversation_id": conv["id"],
         "message_id": msgs[0]["id"],

@@ -77,14 +77,15 @@ async def post(
 
 
 async def stored(url: str) -> tuple[Counter[str], list[OutboxEvent]]:
-    """Messages by provider id, and every outbox row."""
+    """Customers' messages by provider id (the receptionist's replies aside), and every
+    outbox row."""
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
             rows = await conn.execute(
-                select(Message.provider_message_id, func.count()).group_by(
-                    Message.provider_message_id
-                )
+                select(Message.provider_message_id, func.count())
+                .where(Message.direction == "inbound")
+                .group_by(Message.provider_message_id)
             )
             messages = Counter({pid: n for pid, n in rows})
         async with engine.connect() as conn:

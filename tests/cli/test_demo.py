@@ -48,7 +48,7 @@ def test_demo_serves_the_simulator_and_the_api(tmp_path: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(600):  # ready once the NLU models are loaded
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
@@ -81,13 +81,23 @@ def test_demo_serves_the_simulator_and_the_api(tmp_path: Path) -> None:
             assert sent.status_code == 201, sent.text
             conversation_id = sent.json()["conversation_id"]
 
-        api = httpx.get(
-            f"{base}/api/v1/conversations/{conversation_id}/messages",
-            headers={"Authorization": f"Bearer {key.group(1)}"},
-            timeout=10,
-        )
-        assert api.status_code == 200, api.text
-        assert [m["body"] for m in api.json()["items"]] == ["Hola, ¿tenéis cita el martes?"]
+        # The message is stored, and the virtual receptionist answers it (offline NLU).
+        deadline = time.monotonic() + 90
+        while True:
+            api = httpx.get(
+                f"{base}/api/v1/conversations/{conversation_id}/messages",
+                headers={"Authorization": f"Bearer {key.group(1)}"},
+                timeout=10,
+            )
+            assert api.status_code == 200, api.text
+            items = api.json()["items"]
+            inbound = [m["body"] for m in items if m["direction"] == "inbound"]
+            assert inbound == ["Hola, ¿tenéis cita el martes?"]
+            replies = [m for m in items if m["direction"] == "outbound"]
+            if replies or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert replies and replies[0]["author_type"] == "bot", items
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -164,7 +164,7 @@ class ServerProcess:
             pinned(command, cpus), env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
-    def wait_ready(self, timeout: float = 30) -> ServerProcess:
+    def wait_ready(self, timeout: float = 120) -> ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from centralita.access import service as access_service
 from centralita.app import create_app
@@ -31,6 +32,9 @@ from centralita.config import Settings
 from centralita.core.ids import new_id
 from centralita.db.registry import metadata
 from centralita.tenants import service as tenants_service
+from centralita.tenants.config.apply import apply_document
+from centralita.tenants.models import Tenant
+from tests.receptionist.harness import demo_document
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 README_IMAGE = ROOT / "docs" / "img" / "simulator.png"
 PASSWORD = "sonrisa-demo-2026"
+SLUG = "clinica-dental-sonrisa"
 FIRST = "Hola, quería pedir cita para una limpieza"
 REPLY = "¡Hola Ana! Tenemos hueco el martes a las 10:00. ¿Te va bien?"
 SECOND = "Perfecto, el martes a las 10 me va bien. ¡Gracias!"
@@ -69,19 +74,45 @@ async def _seed(settings: Settings) -> tuple[str, str]:
     container = build_container(settings, run_workers=False, subscribe=False)
     async with container.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    tenants = [
-        ("clinica-sonrisa", "Clínica Dental Sonrisa", "es"),
-        ("fontaneria-rapida", "Fontanería Rápida", "es"),
-    ]
     async with container.sessions() as session, session.begin():
-        account_id = ""
-        for slug, name, locale in tenants:
-            tenant = await tenants_service.create_tenant(
-                session, slug=slug, name=name, timezone="Europe/Madrid", locale=locale, country="ES"
+        # The demo clinic, as its YAML file describes it (hours, staff, services, FAQ)
+        clinic = await apply_document(
+            session, demo_document("clinica-dental-sonrisa", slug=SLUG), actor="tests", environ={}
+        )
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == SLUG))
+        assert tenant is not None, clinic
+        account_id = str(
+            await session.scalar(
+                select(ChannelAccount.id).where(
+                    ChannelAccount.tenant_id == tenant.id, ChannelAccount.provider == "simulator"
+                )
             )
-            account = ChannelAccount(
+        )
+        issued = await access_service.create_api_key(
+            session, tenant_id=tenant.id, name="browser test"
+        )
+        await access_service.create_user(
+            session,
+            tenant_id=tenant.id,
+            email="ana.recepcion@example.com",
+            name="Ana Recepción",
+            role="agent",
+            password=PASSWORD,
+            cheap_hash=True,
+        )
+        # a second business, so that the simulator's picker has a choice
+        other = await tenants_service.create_tenant(
+            session,
+            slug="fontaneria-rapida",
+            name="Fontanería Rápida",
+            timezone="Europe/Madrid",
+            locale="es",
+            country="ES",
+        )
+        session.add(
+            ChannelAccount(
                 id=new_id("chn"),
-                tenant_id=tenant.id,
+                tenant_id=other.id,
                 name="simulator",
                 kind="multi",
                 provider="simulator",
@@ -89,21 +120,7 @@ async def _seed(settings: Settings) -> tuple[str, str]:
                 secret=secrets.token_hex(16),
                 settings={},
             )
-            session.add(account)
-            if slug == "clinica-sonrisa":
-                account_id = account.id
-                issued = await access_service.create_api_key(
-                    session, tenant_id=tenant.id, name="browser test"
-                )
-                await access_service.create_user(
-                    session,
-                    tenant_id=tenant.id,
-                    email="ana.recepcion@example.com",
-                    name="Ana Recepción",
-                    role="agent",
-                    password=PASSWORD,
-                    cheap_hash=True,
-                )
+        )
     await container.engine.dispose()
     return issued.secret, account_id
 
@@ -142,13 +159,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 120  # the NLU models load before it starts
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the uvicorn server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(url, "clinica-sonrisa", api_key, account_id)
+        yield LiveServer(url, SLUG, api_key, account_id)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
@@ -213,6 +230,9 @@ def test_customer_and_agent_talk_through_the_simulator(
 
         mine = page.locator(".bubble.mine .body", has_text=FIRST)
         expect(mine).to_be_visible()
+        # the virtual receptionist answers first, offering free slots for a cleaning
+        bot = page.locator(".bubble.theirs", has_text="¿Cuál le viene mejor?")
+        expect(bot).to_be_visible(timeout=30_000)
         expect(page.locator("#conv-id")).not_to_be_empty()
         conversation_id = page.locator("#conv-id").inner_text()
 
@@ -221,9 +241,12 @@ def test_customer_and_agent_talk_through_the_simulator(
             convs = api.get("/api/v1/conversations").json()["items"]
             assert [c["id"] for c in convs] == [conversation_id]
             msgs = api.get(f"/api/v1/conversations/{conversation_id}/messages").json()["items"]
-            assert [(m["body"], m["channel"]) for m in msgs] == [(FIRST, "whatsapp")]
+            assert [(m["body"], m["channel"]) for m in msgs if m["direction"] == "inbound"] == [
+                (FIRST, "whatsapp")
+            ]
 
-            # An agent answers through the API; the delivery worker sends it to the "phone".
+            # An agent takes over through the API; the delivery worker sends it to the "phone",
+            # and the receptionist steps back.
             r = api.post(f"/api/v1/conversations/{conversation_id}/messages", json={"body": REPLY})
             assert r.status_code == 201, r.text
 
@@ -234,7 +257,7 @@ def test_customer_and_agent_talk_through_the_simulator(
         page.fill("#sim-text", SECOND)
         page.keyboard.press("Enter")
         expect(page.locator(".bubble.mine .body", has_text=SECOND)).to_be_visible()
-        expect(page.locator("#conv-count")).to_have_text("3")
+        expect(page.locator("#conv-count")).to_have_text("4")  # no bot reply after the agent
         expect(page.locator("#conv-api")).to_have_attribute(
             "href", f"/api/v1/conversations/{conversation_id}"
         )

@@ -8,11 +8,22 @@ from centralita.access.api import router as access_router
 from centralita.api.deps import reject_nul
 from centralita.contacts.api import router as contacts_router
 from centralita.conversations.api import router as conversations_router
+from centralita.receptionist.api import router as receptionist_router
+from centralita.scheduling.api import router as scheduling_router
+from centralita.spam.api import router as spam_router
 from centralita.tenants.api import router as tenants_router
 
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_nul)])
-    for sub in (tenants_router, access_router, contacts_router, conversations_router):
+    for sub in (
+        tenants_router,
+        access_router,
+        contacts_router,
+        conversations_router,
+        scheduling_router,
+        spam_router,
+        receptionist_router,
+    ):
         router.include_router(sub)
     return router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from centralita.cli.context import run_with_container, settings_from
 from centralita.cli.server import run_server
 from centralita.db import migrate
 from centralita.demo import demo_tenant_files
+from centralita.staff_messages.mailcatcher import start_mail_catcher
 from centralita.tenants.config.apply import apply_document
 from centralita.tenants.config.loader import load_tenant_document
 
@@ -92,6 +94,9 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path, no_serve: boo
     Open /simulator to play a customer on phone, SMS, WhatsApp, email or web chat.
     """
     data_dir = data_dir.resolve()
+    # Outgoing mail (messages taken for staff) goes to a local catcher shown at /mailbox.
+    mail_dir = data_dir / "mail"
+    catcher, smtp_port = (None, 0) if no_serve else asyncio.run(start_mail_catcher(mail_dir))
     settings = settings_from(
         ctx,
         data_dir=data_dir,
@@ -104,6 +109,10 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path, no_serve: boo
         secret_key=_secret_key(data_dir),
         cookie_secure=False,
         simulator_enabled=True,
+        mailbox_dir=mail_dir,
+        smtp_host="127.0.0.1" if catcher is not None else "",
+        smtp_port=smtp_port or 25,
+        smtp_starttls=False,
     )
     migrate.upgrade(settings.database_url)
     setup = run_with_container(settings, load_demo)
@@ -112,6 +121,7 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path, no_serve: boo
     click.echo(f"  URL:        {url}/login")
     click.echo(f"  Simulator:  {url}/simulator")
     click.echo(f"  API docs:   {url}/docs")
+    click.echo(f"  Mailbox:    {url}/mailbox  (the demo's emails; they never leave this machine)")
     click.echo(f"  Database:   {data_dir / 'demo.db'}")
     click.echo(f"\n  Logins (password for all: {DEMO_PASSWORD}):")
     for login in setup.logins:
@@ -123,3 +133,5 @@ def demo(ctx: click.Context, port: int, host: str, data_dir: Path, no_serve: boo
     if no_serve:
         return
     run_server(settings, workers=True, log_level="warning")
+    if catcher is not None:
+        catcher.stop()

@@ -8,6 +8,7 @@ from centralita import __version__
 from centralita.cli.contacts import contacts
 from centralita.cli.db import db
 from centralita.cli.demo import demo
+from centralita.cli.nlu import nlu
 from centralita.cli.server import serve, worker
 from centralita.cli.tenant import tenant
 from centralita.cli.users import user
@@ -33,5 +34,5 @@ def cli(ctx: click.Context, env_file: str | None) -> None:
     ctx.obj["env_file"] = env_file
 
 
-for command in (demo, serve, worker, db, tenant, user, contacts):
+for command in (demo, serve, worker, db, tenant, user, contacts, nlu):
     cli.add_command(command)

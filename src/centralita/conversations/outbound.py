@@ -74,6 +74,9 @@ async def add_message(
     await session.flush()
     if not is_note:
         conv.last_message_at = now
+        if author_type == "agent" and conv.owner_type != "agent":
+            # a person answered: the receptionist steps back from this conversation
+            conv.owner_type, conv.owner_id = "agent", author_id
     outbox.record(
         session,
         MessageQueued(

@@ -33,6 +33,7 @@ from centralita.db.paging import Slice, paginate
 from centralita.db.scoped import get_scoped
 from centralita.events import outbox
 from centralita.receptionist.nlu.language import Language, detect_language
+from centralita.receptionist.nlu.redaction import redact_cards
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ async def receive_inbound(
     """
     now = now or utcnow()
     tenant_id = account.tenant_id
-    inbound = _without_nul(inbound)
+    inbound = _redacted(_without_nul(inbound))
     dup = await _existing_message(
         session, account=account, provider_message_id=inbound.provider_message_id
     )
@@ -184,6 +185,14 @@ def _without_nul(inbound: InboundMessage) -> InboundMessage:
         text=inbound.text.replace("\x00", ""),
         sender_name=(inbound.sender_name or "").replace("\x00", "") or None,
     )
+
+
+def _redacted(inbound: InboundMessage) -> InboundMessage:
+    """Card numbers and the codes after them never reach storage (PCI DSS)."""
+    text, count = redact_cards(inbound.text)
+    if not count:
+        return inbound
+    return replace(inbound, text=text, metadata={**inbound.metadata, "redactions": count})
 
 
 async def _thread(

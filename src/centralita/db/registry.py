@@ -9,6 +9,10 @@ from centralita.contacts import models as contacts_models
 from centralita.conversations import models as conversations_models
 from centralita.db.base import Base
 from centralita.events import models as events_models
+from centralita.receptionist import models as receptionist_models
+from centralita.scheduling import models as scheduling_models
+from centralita.spam import models as spam_models
+from centralita.staff_messages import models as staff_messages_models
 from centralita.tenants import models as tenants_models
 
 MODEL_MODULES = (
@@ -19,5 +23,9 @@ MODEL_MODULES = (
     contacts_models,
     conversations_models,
     events_models,
+    staff_messages_models,
+    scheduling_models,
+    spam_models,
+    receptionist_models,
 )
 metadata = Base.metadata

@@ -26,6 +26,30 @@ def _delivery(container: Container) -> Handler:
     return handle
 
 
+def _staff_messages(container: Container) -> Handler:
+    from centralita.staff_messages.delivery import deliver_staff_message
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await deliver_staff_message(container, envelope)
+
+    return handle
+
+
+def _receptionist(container: Container) -> Handler:
+    from centralita.receptionist.runtime import handle_message_received
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await handle_message_received(container, envelope)
+
+    return handle
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
+    ("receptionist", frozenset({"message.received"}), _receptionist),
     ("delivery", frozenset({"message.queued"}), _delivery),
+    (
+        "staff_messages",
+        frozenset({"staff_message.created", "staff_message.escalated"}),
+        _staff_messages,
+    ),
 ]

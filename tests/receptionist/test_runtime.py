@@ -1,0 +1,66 @@
+"""The receptionist wired to the simulator channel: replies, stored rows, redelivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from centralita.conversations.models import Message
+from centralita.receptionist.models import DialogueRecord, Handoff
+from centralita.scheduling.models import Appointment
+from tests.receptionist.harness import Business
+
+MADRID = ZoneInfo("Europe/Madrid")
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=MADRID)
+SUNDAY_22 = datetime(2026, 11, 22, 22, 0, tzinfo=MADRID)
+
+
+async def test_booking_end_to_end_stores_the_appointment(container, client) -> None:  # type: ignore[no-untyped-def]
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    reply = await clinic.say("Hola, quiero pedir cita para una limpieza")
+    assert "¿Cuál le viene mejor?" in reply, reply
+    reply = await clinic.say("la primera")
+    assert "nombre" in reply, reply
+    reply = await clinic.say("Lucía Pérez")
+    assert "Hecho" in reply, reply
+    [appointment] = await clinic.rows(Appointment)
+    assert appointment.service_key == "limpieza" and appointment.staff_key == "sanz"
+    assert appointment.status == "booked"
+    conv = await clinic.conversation()
+    assert conv.intake["name"] == "Lucía Pérez" and conv.intake["phone"] == "+34612345678"
+
+
+async def test_redelivered_message_is_answered_once(container, client) -> None:  # type: ignore[no-untyped-def]
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("hola")
+    # publish every event again: at-least-once delivery must not double the answer
+    from centralita.events.models import OutboxEvent
+
+    async with container.sessions() as session, session.begin():
+        from sqlalchemy import update
+
+        await session.execute(update(OutboxEvent).values(published_at=None))
+    assert await container.relay.drain() > 0  # message.received went out again
+    assert await clinic.new_replies() == []
+    [record] = await clinic.rows(DialogueRecord)
+    assert len(record.answered) == 1
+
+
+async def test_person_requested_during_hours_is_handed_off(container, client) -> None:  # type: ignore[no-untyped-def]
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("quiero pedir cita")
+    reply = await clinic.say("quiero hablar con una persona")
+    assert "Le paso con" in reply, reply
+    [handoff] = await clinic.rows(Handoff)
+    assert handoff.queue_key == "recepcion" and handoff.status == "waiting"
+    conv = await clinic.conversation()
+    assert conv.owner_type == "queue"
+    # the bot stays quiet from now on
+    assert await clinic.say("¿hola?") == ""
+
+
+async def test_card_numbers_are_never_stored(container, client) -> None:  # type: ignore[no-untyped-def]
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("pago con la tarjeta 4111 1111 1111 1111 cvv 123")
+    bodies = [m.body for m in await clinic.rows(Message)]
+    assert not any("4111" in b or "123" in b.split("[card]")[-1] for b in bodies), bodies
