@@ -102,10 +102,17 @@ _CONFIRM = _any(
 )
 # Asking for a new appointment, when the classifier took it for a change.
 _BOOK = _any(
-    r"\b(?:pedir|coger|reservar|concertar|agendar|solicitar|darme|dame|deme|darle)\s+(?:una\s+)?"
-    r"(?:cita|sita|hora|consulta|primera visita)\b",
+    r"\b(?:pedir|coger|reservar|concertar|agendar|solicitar|darme|dame|deme|darle|"
+    r"(?:me|nos) (?:da|das|dais|dan|puede dar|puedes dar|podeis dar|podria dar|pueden dar|"
+    r"podrian dar))\s+(?:una\s+)?(?:cita|sita|hora|consulta|primera visita)\b",
     r"\b(?:book|make|get|schedule|set up|arrange)\s+(?:me\s+)?(?:in\s+)?(?:an?\s+)?"
     r"(?:appointment|appt|consultation|visit)\b|\bbook (?:me )?in\b",
+    r"\b(?:necesito|necesitaria|necesitariamos|necesitamos|quiero|quisiera|queria|querria|"
+    r"me gustaria|me gustaria pedir|pedir) (?:una )?"
+    r"(?:cita|sita|revision|consulta|hora|limpieza|primera visita)\b",
+    r"\b(?:id like|i would like|i want|i need|can i (?:get|have|book)|could i (?:get|have|book)|"
+    r"can we book|could we book) (?:an? |the )?(?:appointment|appt|consultation|meeting|free "
+    r"\w+ ?\w* call|call)\b|\bget in today\b|\bsee someone today\b",
 )
 _EXISTING = _any(
     r"\bmi (?:cita|consulta|reserva)\b|\bmy (?:appointment|appt|booking|consultation)\b"
@@ -136,6 +143,50 @@ _MESSAGE = _any(
     r"\b(?:message|tell (?:him|her|them|the)|let (?:him|her|them) know|call me back|ring me)\b",
 )
 _OVERRIDABLE: frozenset[Intent] = frozenset({"appointment_book", "other", "info"})
+# Asking to be called back by, or to speak to, someone in particular: a message for staff,
+# whatever it is about ("que me llame la doctora, es por la factura"). "A solicitor" is not
+# someone in particular: "I need to speak to a solicitor" is a booking.
+_CALLBACK_PERSON = _any(
+    r"\b(?:que|q|k) me (?:llame|devuelva la llamada|telefonee|escriba) (?:el|la|don|dona|mi|su|"
+    r"vuestr[oa]|[a-z]+\b(?<!lo)(?<!la)(?<!alguien))",
+    r"\b(?:necesito|quiero|quisiera|queria|querria|tengo que|puedo) hablar con (?:el|la|don|dona|"
+    r"mi|su|vuestr[oa]|alguien|una persona|un humano)\b",
+    r"\b(?:pasame|pasadme|paseme|ponme|pongame|me pasa|me pasas|me pone|me pones) con\b",
+    r"\b(?:ask|get|have|tell) (?!me\b|us\b)(?:\w+ ){1,3}to (?:call|ring|phone|contact|email|text) "
+    r"(?:me|us)\b",
+    r"\b(?:can|could|would|will) (?!you\b|i\b|we\b|u\b|someone\b|somebody\b|anyone\b)(?:\w+ )"
+    r"{1,2}(?:call|ring|phone) (?:me|us)\b",
+    r"\b(?:speak|talk) (?:to|with) (?:mr|mrs|ms|miss|dr|the (?:doctor|dentist|solicitor|lawyer|"
+    r"partner|person)|my (?:solicitor|lawyer|dentist|doctor))\b|\bput me through\b",
+)
+# Asking for a call back from anyone: a message for staff when nothing else is asked for.
+_CALLBACK = _any(
+    _CALLBACK_PERSON.pattern,
+    r"\b(?:que|q|k) me (?:llamen|llameis|llamais|devuelvan)\b|\b(?:me|nos) (?:puede|pueden|"
+    r"podeis|podria|podrian|puedes|podrias) (?:llamar|devolver la llamada|telefonear)\b",
+    r"\b(?:can|could|would) (?:someone|somebody|anyone|you) (?:please )?(?:call|ring|phone) "
+    r"(?:me|us)\b|\b(?:call|ring) me back\b|\b(?:speak|talk) (?:to|with) (?:someone|somebody|a "
+    r"person|a human|a real person|whoever)\b",
+)
+# The caller's own account with the business: what they owe, were charged or need a receipt for.
+_OWN_ACCOUNT = _any(
+    r"\b(?:mi|la) (?:factura|recibo|saldo|deuda|cuota|mensualidad|justificante)\b|\ben la "
+    r"factura\b|\bme (?:queda|quedan) por pagar\b|\blo que (?:me queda|debo)\b|\b(?:me|nos) "
+    r"(?:habeis|han|has) cobrado\b|\bme (?:ha|han) llegado un cargo\b|\bpagar(?:la|lo)? a "
+    r"plazos\b|\bfinanciar (?:el|mi|la)\b",
+    r"\bmy (?:bill|invoice|receipt|balance|statement|account|payment|instalments?|direct debit)\b|"
+    r"\bthe (?:final )?bill (?:is|was|says)\b|\bextra charges?\b|\b(?:the )?rest of my "
+    r"(?:\w+ )?(?:balance|bill|fees?)\b|\breceipt for\b|\binvoice for\b",
+)
+# Questions about the practice rather than requests for a slot.
+_INFO_QUESTION = _any(
+    r"\b(?:tienen|teneis|hay) (?:ascensor|parking|aparcamiento|rampa|wifi|bano|sala de espera)\b|"
+    r"\bque (?:tengo|hay) que (?:traer|llevar)\b|\bes (?:gratis|gratuita|gratuito)\b|\b(?:alguna|"
+    r"hay) (?:oferta|promocion|descuento)\b",
+    r"\bwhat (?:\w+ ){0,2}(?:do|should) i (?:need to )?bring\b|\bis (?:the|it|a) (?:\w+ ){0,3}"
+    r"(?:free|included)\b|\b(?:any|some) (?:offers|discounts|deals)\b|\b(?:do|can) (?:i|you) "
+    r"get a (?:note|letter|certificate)\b|\bis there (?:a )?(?:lift|parking|step free)\b",
+)
 
 
 @cache
@@ -198,10 +249,32 @@ def resolve_intent(
             return "appointment_change", "change_appointment", max(confidence, 0.6)
         if _CONFIRM.search(folded):
             return "appointment_change", "confirm_appointment", max(confidence, 0.6)
+    if (_CALLBACK.search(folded) and public in ("appointment_book", "info", "other")) or (
+        public == "billing" and _CALLBACK_PERSON.search(folded)
+    ):
+        return "message_for_staff", "leave_message", max(confidence, 0.6)
     if (
-        detail == "change_appointment"
+        public == "message_for_staff"
         and _BOOK.search(folded)
-        and not (_CHANGE.search(folded) or _CANCEL.search(folded) or _EXISTING.search(folded))
+        and not (_CALLBACK.search(folded) or _MESSAGE.search(folded))
+    ):
+        return "appointment_book", "book_appointment", confidence
+    if public == "info" and _OWN_ACCOUNT.search(folded):
+        return "billing", "billing", max(confidence, 0.6)
+    if public == "appointment_book" and _INFO_QUESTION.search(folded) and not _BOOK.search(folded):
+        label, probability = next(
+            ((k, p) for k, p in result.ranking if k.startswith("information_")), ("", 0.0)
+        )
+        return "info", label or "information_services", max(probability, UNSURE_CONFIDENCE)
+    if (
+        detail in ("change_appointment", "confirm_appointment")
+        and _BOOK.search(folded)
+        and not (
+            _CHANGE.search(folded)
+            or _CANCEL.search(folded)
+            or _CONFIRM.search(folded)
+            or _EXISTING.search(folded)
+        )
     ):
         return "appointment_book", "book_appointment", confidence
     if wants_person and public in ("other", "info"):
@@ -332,12 +405,13 @@ def _entities(text: str, language: Language, context: NluContext) -> NluEntities
             default_region=context.country,
             now=context.now,
             timezone=context.timezone,
+            known_words=_vocabulary(),
         )
         phones, emails, name = found.phones, found.emails, found.person_name
         whens: Sequence[When] = found.whens
     except (RuntimeError, OverflowError, UnicodeError):  # Duckling on odd input; keep the rest
         phones, emails, whens = (), (), ()
-        name = person_name(text, language=language)
+        name = person_name(text, language=language, known_words=_vocabulary())
     when = whens[0] if whens else None
     # "Soy Marta Ruiz" is the caller, not Dr. Ruiz: their own name is no staff mention
     staff = _staff(text.replace(name, " ") if name else text, context.directory)
@@ -385,7 +459,7 @@ class OfflineNlu:
             classifier.encoder is encode_sentences
         ):
             vectors = encode_sentences([text])
-            return classifier.classify_vectors(vectors)[0], vectors[0]
+            return classifier.classify_vectors(vectors, [text])[0], vectors[0]
         return classifier.classify(text, language=language), None
 
     def warm_up(self) -> None:

@@ -32,7 +32,12 @@ from importlib.resources import files
 import numpy as np
 
 from centralita.core.text import fold_words as _fold
-from centralita.receptionist.nlu.intents import Vectors, encode_sentences, training_vectors
+from centralita.receptionist.nlu.intents import (
+    Vectors,
+    encode_cached,
+    encode_sentences,
+    training_vectors,
+)
 from centralita.receptionist.nlu.language import Language
 from centralita.receptionist.nlu.result import SpamExample
 
@@ -89,11 +94,15 @@ _RULES = _any(
     r"(?:factura|tarifa)s? (?:de (?:la )?luz|del gas|electrica|de energia)\b",
     r"\ble llamo de (?:iberdrola|endesa|naturgy|repsol|holaluz|totalenergies|movistar|vodafone|"
     r"orange|jazztel)\b|\bplacas solares\b|\bauditoria energetica\b",
+    r"\bcodigo cups\b|\bcups de (?:la|su) (?:luz|factura)\b|\b(?:su|la) compania (?:electrica|de "
+    r"(?:la )?luz|del gas) (?:para|le)\b",
     r"\bswitch (?:your )?(?:energy|gas|electricity|power|broadband) (?:supplier|provider)\b",
     r"\b(?:cheaper|lower|reduce your) (?:energy|electricity|gas) (?:bills?|tariff|supplier)\b",
     r"\bsolar panels\b|\benergy audit\b",
     # robocalls and scams
-    r"\b(?:pulse|marque|presione) (?:el )?(?:1|uno|9|nueve)\b|\bpress (?:1|one|9|nine)\b",
+    r"\b(?:pulse|marque|presione|pulsa|marca) (?:la tecla |el )?(?:[0-9]|uno|dos|tres|cuatro|"
+    r"cinco|seis|siete|ocho|nueve|cero|asterisco|almohadilla)\b",
+    r"\bpress (?:[0-9]|one|two|three|four|five|six|seven|eight|nine|zero|star|hash|pound)\b",
     r"\bmensaje automatico\b|\bllamada automatica\b|\bautomated (?:message|call)\b",
     r"\bsu cuenta ha sido (?:bloqueada|suspendida)\b|\byour account (?:has been|is) "
     r"(?:suspended|blocked|locked|compromised)\b|\bextended warranty\b|\bgarantia extendida\b",
@@ -101,6 +110,19 @@ _RULES = _any(
     r"\bpaquete (?:esta )?retenido\b|\bparcel (?:is )?(?:on hold|held)\b|\bpague las tasas\b",
     r"\bpay the (?:customs |delivery )?fee\b|\bhaga clic\b|\bclick (?:here|this link)\b",
     r"\bgane dinero\b|\bmake money from home\b|\bcrypto(?:currency)? investment\b",
+    r"\bwe (?:can )?offer (?!you an appointment)\w+|\bcan i send (?:you |over )?(?:a |our )?"
+    r"(?:free|quick|short) (?:audit|demo|trial|quote|review|report|consultation)\b",
+    # a refund, a fee or a parcel from an authority or a courier, to be claimed through a link
+    r"\b(?:hmrc|hacienda|agencia tributaria|seguridad social|dgt|correos|royal mail|dpd|dhl|"
+    r"evri|ups|fedex|seur|mrw|gls|amazon|mensajeria|paqueteria|aeat|dvla|tv licensing)\b"
+    r"(?: \w+){0,25} (?:tax refund|refund|reembolso|devolucion|cargo pendiente|tasas?|fee|multa|"
+    r"fine|paquete|package|parcel|sancion|penalty|penalizacion|embargo|unpaid|deuda|debt|"
+    r"irregularidad)\b(?: \w+){0,25} (?:enlace|link|claim|reclamar?|reclamala|reclamelo|accede|"
+    r"acceda|access|pinche|pincha|click|clic|http|https|www|descargue|download|pay now|pague "
+    r"ahora|regularice|regularise|regularize)\b",
+    r"\b(?:tax refund|devolucion (?:de hacienda|fiscal|de impuestos|pendiente)|reembolso "
+    r"pendiente|pending (?:tax )?refund)\b(?: \w+){0,15} (?:enlace|link|claim|accede|acceda|"
+    r"access|click|clic|http|https|www)\b",
     # cold sales openers
     r"\bes usted el (?:responsable|dueno|propietario|gerente)\b|\bare you the (?:business )?"
     r"(?:owner|decision maker)\b",
@@ -123,6 +145,19 @@ _SELLER = _any(
     r"consultor|consultora|representante|delegado|delegada)\b|\bnuestr[oa]s? (?:empresa|"
     r"software|servicio|servicios|producto|productos|plataforma|agencia|app|aplicacion|equipo "
     r"comercial)\b|\bvendemos\b|\bdistribuimos\b|\btrabajo para (?:una|la) (?:empresa|compania)\b",
+    r"\b(?:os|le|les) (?:escribo|escribimos|llamo|llamamos) desde (?:una|un|la|el) (?:empresa|"
+    r"agencia|compania|consultora|distribuidora|startup)\b|\basesora? (?:energetic[oa]|"
+    r"comercial|financier[oa]|de (?:seguros|empresas|ventas))\b|\bhemos (?:creado|desarrollado|"
+    r"lanzado|disenado) (?:un|una)\b",
+    r"\b(?:soy|le habla) [a-z]+,? (?:de|desde) (?!parte\b)(?!la\b)(?!el\b)(?!su\b)(?!mi\b)[a-z]+ "
+    r"[a-z]+\b|\b(?:im|i am|this is|my name is) [a-z]+ (?:\w+ )?(?:from|at|with) "
+    r"(?!the\b)(?!your\b)(?!flat\b)(?!number\b)[a-z]+\b",
+    r"\bwe ?(?:ve| have)? (?:helped|help|work with|worked with) (?:\w+ ){0,2}(?:clinics|law firms|"
+    r"practices|dentists|solicitors|businesses|firms)\b|\bhemos ayudado a (?:\w+ ){0,2}(?:clinicas|"
+    r"despachos|negocios)\b|\bwe make\b|\bfabricamos\b|\bwe supply\b|\bsuministramos\b",
+    r"\bwe ?(?:ve| have) (?:built|developed|launched|created|designed) (?:a|an|the)\b|\bim "
+    r"\w+ from \w+(?: \w+)? (?:we|our)\b|\b(?:energy|business|sales|account) (?:consultant|"
+    r"adviser|advisor|executive|manager) (?:at|from|with)\b",
     r"\bi ?m calling (?:from|on behalf of) (?!my)|\bcalling from (?!my)\b|\bwe (?:are|re) "
     r"(?:a|an) (?:company|agency|firm|business|provider|startup|team|supplier|platform)\b",
     r"\bour (?:company|software|service|services|product|products|platform|agency|app|team)\b|"
@@ -138,7 +173,14 @@ _OFFER = _any(
     r"\boffer you\b|\ban offer for\b|\b(?:exclusive|special) (?:offer|deal|rate)\b|"
     r"\bdeal (?:for|on) (?:you|your)\b|\bsave you\b|\bintroduce (?:you to )?our\b|"
     r"\bwould you be interested in (?:a|an|our)\b|\b(?:have|got) a (?:minute|moment)\b|"
-    r"\bfree (?:trial|demo)\b|\bno (?:upfront|obligation) (?:cost|fee|quote)\b",
+    r"\bfree (?:trial|demo)\b|\bno (?:upfront|obligation) (?:cost|fee|quote)\b|"
+    r"\bno obligation\b|\bwithout obligation\b|\bfree audit\b|\b(?:drop (?:in|off|by)|leave|send "
+    r"(?:over|you)?) (?:some |a few |free )?samples\b",
+    r"\b(?:dejar(?:le|les|os)?|traer(?:le|les|os)?|mostrar(?:le|les|os)?|enviar(?:le|les|os)?) "
+    r"(?:unas |algunas )?muestras\b|\bbajada (?:en|de) (?:su|la) tarifa\b|\bmitad de precio\b",
+    r"\b(?:presupuesto|estudio|auditoria|demo|demostracion|prueba) (?:gratis |gratuit[oa] )?sin "
+    r"compromiso\b|\bsin ningun compromiso\b|\bos paso un presupuesto\b|\ble paso un "
+    r"presupuesto\b|\bpodemos (?:reducir|rebajar|bajar|ahorrar)(?:le|les)?\b",
 )
 # The person who buys for the business: customers do not ask for them.
 _BUYER = _any(
@@ -148,7 +190,8 @@ _BUYER = _any(
     r"encarga de|gestiona|decide)\b|\bcon quien hablo (?:de|para)\b",
     r"\b(?:is this|am i speaking (?:to|with)|are you) the (?:owner|decision maker|person in "
     r"charge|business owner)\b|\b(?:who|whoever|the person who) (?:handles|manages|looks after|"
-    r"is in charge of|deals with|takes care of)\b",
+    r"is in charge of|deals with|takes care of)\b|\b(?:best|right) person to (?:speak|talk) "
+    r"to\b|\bla persona (?:adecuada|indicada) (?:para hablar|con quien hablar)\b",
 )
 # The business as the one being sold to.
 _BUSINESS = _any(
@@ -156,6 +199,10 @@ _BUSINESS = _any(
     r"contrato de)\b|\bsus (?:pacientes|clientes|empleados|trabajadores|ventas)\b",
     r"\byour (?:business|company|practice|clinic|firm|office|staff|team|patients|clients|"
     r"customers|brand|sales)\b|\bbusinesses like yours\b",
+    r"\b(?:small |local |independent )?(?:law firms|practices|dental (?:clinics|practices)|"
+    r"businesses) (?:like yours|in your area)\b|\bfor small (?:law firms|practices|businesses|"
+    r"clinics)\b|\b(?:clinicas|despachos|negocios|consultas) (?:dentales )?(?:como (?:la|el) "
+    r"suy[oa]|de su zona)\b|\ben clinicas dentales\b|\bpara clinicas\b|\bpara despachos\b",
 )
 _PRODUCT = _any(
     r"\bseo\b|\bmarketing\b|\bpublicidad\b|\bredes sociales\b|\bsoftware\b|\bcrm\b|"
@@ -201,13 +248,34 @@ _CUSTOMER = _any(
     r"\b(?:queria|querria|quisiera|wanted|want|would like|like) (?:some |mas |more )?"
     r"(?:informacion|information|info)\b",
     r"\bde vuestra parte\b|\bme llamasteis\b|\bwas that you\b|\bwere you\b|\byou called me\b",
+    # booking or thanking for oneself: a seller does neither
+    r"\b(?:pedir|reservar|coger|solicitar) (?:una )?cita\b|\bme (?:gustaria|gustaria) (?:pedir|"
+    r"reservar)\b|\b(?:want|like|wanna|id like|would like) to book\b|\bgot charged\b|"
+    r"\b(?:can|could|may) (?:we|i) (?:book|have|get) (?:a|an|the) (?:call|appointment|consultation|"
+    r"meeting)\b",
+    r"\bfor helping (?:us|me)\b|\bpor ayudar(?:nos|me)\b|\bto everyone at\b|\ba todo el "
+    r"equipo\b",
 )
 _CUSTOMER_INTENTS = frozenset({"complaint", "billing"})
+# A customer telling us about a scam they received quotes the scam's words; the rules would
+# fire on the quotation. This wins over the rules.
+_REPORTED = _any(
+    r"\b(?:i (?:received|got|have received|ve received|ve got)|someone sent me|i was sent) "
+    r"(?:a|an|this|the) (?:text|sms|message|email|e mail|letter|call)\b",
+    r"\bclaiming to be (?:from )?\b|\b(?:is|was) (?:this|it|that) (?:genuine|legit|real|a scam)\b|"
+    r"\bcould (?:this|it) be (?:genuine|real|a scam)\b",
+    r"\bme (?:ha|han) (?:llegado|enviado|mandado) (?:un|una|este|esta) (?:sms|mensaje|correo|"
+    r"email|carta|llamada)\b|\bque dice ser de\b|\bhaciendose pasar por\b|\b(?:es|sera) "
+    r"(?:fiable|de verdad|real|una estafa|un timo)\b",
+)
 
 
 def rule_hit(text: str) -> bool:
-    """True when a high-precision spam phrase is in ``text`` (either language)."""
+    """True when a high-precision spam phrase is in ``text`` (either language) and the text
+    does not report a scam someone received."""
     folded = _fold(text)
+    if _REPORTED.search(folded):
+        return False
     return bool(_RULES.search(folded)) or _pitch(folded)
 
 
@@ -253,7 +321,7 @@ def _default_model() -> _Logistic:
     sms = load_sms()
     sms_spam = _sample([m for m, spam in sms if spam], _SMS_SPAM)
     sms_ham = _sample([m for m, spam in sms if not spam], _SMS_HAM)
-    theirs = encode_sentences(sms_spam + sms_ham)
+    theirs = encode_cached(sms_spam + sms_ham, name="sms")
     ours_spam = np.array([i == "sales_spam" for i in intents], dtype=np.float64)
     targets = np.concatenate([ours_spam, np.ones(len(sms_spam)), np.zeros(len(sms_ham))])
     weights = np.concatenate(
@@ -308,7 +376,9 @@ class SpamScorer:
             score = math.sqrt(score * ranking.get("sales_spam", 0.0))
         folded = _fold(text)
         ruled = bool(_RULES.search(folded)) or _pitch(folded)
-        if ruled:
+        if _REPORTED.search(folded):
+            score = min(score, CUSTOMER_CEILING)
+        elif ruled:
             score = max(score, RULE_FLOOR)
         else:
             top = max(ranking, key=lambda k: ranking[k]) if ranking else None

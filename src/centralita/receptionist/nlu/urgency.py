@@ -118,10 +118,54 @@ _EMERGENCY = _any(
     r"caution\b|\bon remand\b|\bremanded\b|\bdeport(?:ed|ation)?\b|\bremoval centre\b|"
     r"\bimmigration detention\b",
     r"\bdomestic (?:abuse|violence)\b|\b(?:he|she|they) (?:hit|hits|attacked|beat|is hitting|"
-    r"keeps hitting) me\b|\bthreatening (?:me|to)\b|\bscared for my (?:life|safety)\b",
+    r"keeps hitting) me\b|\bthreatening (?:me|to (?:hurt|kill|harm|hit|take|come))\b|"
+    r"\bscared for my (?:life|safety)\b",
     r"\b(?:locked|kicked) (?:me )?out\b|\bchanged the locks\b|\bevicted (?:today|tonight|now)\b",
     r"\bwont (?:give|bring|let me see) (?:back )?(?:my|the) (?:kids|children|son|daughter)\b",
     r"\bhelp me please\b|\bplease help me\b|\burgent help\b",
+    # Infection signs, named on their own or together (pus, fever with a swelling)
+    r"\bpus\b|\bsupura|\boozing\b|\bfiebre (?:\w+ ){0,6}(?:hinchad|inflamad|pus|flemon)|"
+    r"(?:hinchad|inflamad)\w* (?:\w+ ){0,6}fiebre\b|\bfever (?:\w+ ){0,6}swol|"
+    r"\bswol\w* (?:\w+ ){0,8}fever\b",
+    r"\b(?:cara|boca|mejilla|moflete) (?:\w+ )?(?:echa|hecha) un (?:bombo|cristo|globo|balon)\b",
+    # Pain that stops sleep, or that the caller cannot bear
+    r"\b(?:no me deja|no me dejo|no me ha dejado) (?:ni )?dormir\b|\bsin (?:pegar ojo|dormir)\b|"
+    r"\bno (?:he|hemos) (?:podido )?dormir\b|\bno aguanto mas\b|\bno lo aguanto\b",
+    r"\b(?:cant|couldnt|can not|cannot|didnt|havent) (?:\w+ )?(?:sleep|slept)\b|\bkept me "
+    r"(?:up|awake)\b|\bno sleep\b|\bcant take (?:it|the pain) any ?more\b",
+    # Dental trauma: a tooth out, pushed in or loose after a blow
+    r"\bse (?:le|me|te|nos) (?:ha )?(?:caido|salido|saltado) (?:\w+ ){0,2}"
+    r"(?:diente|dientes|muela|paleta|paletas)\b|\bdiente definitivo\b",
+    r"\b(?:diente|dientes|muela|paleta)s? (?:metid|movid|desplazad|torcid|suelt|flojo)\w*\b|"
+    r"\bno (?:puedo|puede) cerrar la boca\b|\bcodazo\b|\brodillazo\b|\bpunetazo\b",
+    r"\b(?:tooth|teeth) (?:\w+ ){0,2}(?:pushed (?:in|back)|loose after|wobbly after|knocked)\b|"
+    r"\bcant (?:close|shut) my (?:mouth|jaw)\b",
+    # Violence at home, in any tense
+    r"\b(?:hitting|beating|hurting|attacking|strangling|choking) (?:me|us|my)\b|\bscared "
+    r"(?:\w+ )?(?:hell|hes|shell|shes|theyll|he will|she will|they will|of him|of her)\b",
+    r"\b(?:me esta|me estan) (?:pegando|golpeando|amenazando)\b|\btengo miedo de (?:que|el|ella|"
+    r"mi)\b",
+    # A child taken abroad or not returned; a hearing today or tomorrow
+    r"\b(?:child|children|kids?|son|daughter|baby)s? (?:\w+ ){0,2}(?:taken|removed|abducted) "
+    r"(?:abroad|out of the country|overseas)\b|\btaken (?:him|her|them) (?:abroad|to \w+ and)\b",
+    r"\bllevado a (?:mi|mis|nuestro|nuestra|nuestros) (?:\w+ )?(?:al extranjero|fuera de espana)\b|"
+    r"\bsustraccion (?:internacional )?de menores\b",
+    r"\b(?:hearing|trial|court|tribunal)(?: \w+){0,3} (?:today|tomorrow|this afternoon|this "
+    r"morning)\b|\b(?:today|tomorrow|this afternoon)s? (?:court|hearing)\b",
+    r"\b(?:juicio|vista|comparecencia|juzgado)(?: \w+){0,3} (?:hoy|manana|esta tarde|"
+    r"esta manana)\b",
+    r"\bno (?:puede|pueden|podemos|podia|consigue) (?:ni )?(?:abrir|cerrar) la boca\b|"
+    r"\bmandibula (?:\w+ )?(?:bloqueada|trabada|encajada)\b|\b(?:jaw|mouth) (?:is |has )?"
+    r"(?:locked|stuck)\b|\b(?:cant|can not|cannot) (?:open|close) (?:his|her|their) "
+    r"(?:mouth|jaw)\b",
+    r"\b(?:take|taking|taken|took|fly|flying|flown) (?:her|him|them|my \w+|our \w+) (?:\w+ ){0,3}"
+    r"(?:abroad|out of the country|overseas)\b|\b(?:taking|take|took|taken) (?:her|him|them) back "
+    r"to [a-z]+\b|\bpermission to take (?:her|him|them)\b",
+    r"\b(?:llevarse|llevar(?:la|lo|los|las)?|se (?:la|lo|los|las) (?:ha llevado|lleva|quiere "
+    r"llevar|va a llevar)) (?:\w+ ){0,3}(?:al extranjero|fuera de espana|a su pais)\b",
+    r"\bbailiffs? (?:are |r |is )?(?:here|outside|at the door|at my door|at our door)\b|"
+    r"\b(?:be|get) "
+    r"out (?:by )?(?:today|tonight)\b|\bechar(?:nos|me)? (?:hoy|esta noche)\b",
 )
 # An emergency word in a question about the service is a question ("¿atendéis urgencias?").
 _SERVICE_QUESTION = _any(
@@ -133,6 +177,18 @@ _SERVICE_QUESTION = _any(
     r"\bemergency (?:appointments?|number|line|service|hours|contact|fee|fees|cover|slot|"
     r"slots|dentist|dental)\b",
     r"\bwhat (?:happens|should i do|do i do) (?:if|in case)\b|\bque pasa si\b|\ben caso de\b",
+)
+# A kind of visit or fee named after emergencies. Removed before the emergency rules look.
+_SERVICE_NOUN = _any(
+    r"\b(?:consulta|consultas|cita|citas|visita|visitas|servicio|precio|tarifa|tarifas|"
+    r"recargo|suplemento|telefono|numero|horario|turno)s? (?:de|para) "
+    r"(?:urgencias?|emergencias?)\b",
+    r"\b(?:urgencias?|emergencias?) (?:dentales?|odontologicas?) (?:cuesta|cuestan|vale|valen|"
+    r"cobrais|cobran)\b",
+    r"\b(?:cuesta|cuestan|cobrais|cobran|vale|valen|precio de|coste de|cobrar por) (?:una|la|"
+    r"las|un) (?:urgencias?|emergencias?)\b",
+    r"\b(?:emergenc\w*|emergancy|emergeny) (?:appointments?|apointments?|appts?|visits?|"
+    r"consultations?|call ?outs?|fees?|rates?|charges?)\b",
 )
 # Personal markers that keep an emergency an emergency even inside a question.
 _PERSONAL = _any(
@@ -156,6 +212,8 @@ _NOT_EMERGENCY = _any(
     r"when i floss|after brushing)\b",
     r"\bpolice (?:check|certificate|clearance)\b|\bcertificado de antecedentes\b",
     r"\bemergency (?:fund|contact details)\b|\bfondo de emergencia\b",
+    r"\bno me pasa nada\b|\bpor si acaso\b|\bes (?:solo )?por saber(?:lo)?\b|\bjust asking\b|"
+    r"\bfor the future\b|\bjust in case\b|\bjust curious\b",
 )
 
 _HIGH = _any(
@@ -196,9 +254,13 @@ def _fold(text: str) -> str:
 def _emergency(folded: str) -> Urgency | None:
     """ "emergency"; "high" for an emergency word in a question about the service; None when
     there is none or the context defuses it (then the high rules decide)."""
+    service_question = bool(_SERVICE_QUESTION.search(folded))
+    # "la cita de urgencia", "emergency appointment": a kind of visit, not a state
+    folded = _SERVICE_NOUN.sub(" ", folded)
     hits = [m.group() for m in _EMERGENCY.finditer(folded)]
     if not hits:
-        return None
+        # "do you do emergency appointments?" may come from someone who needs one now
+        return "high" if service_question and not _NOT_EMERGENCY.search(folded) else None
     strong = [h for h in hits if not _WEAK_EMERGENCY.fullmatch(h)]
     if _NOT_EMERGENCY.search(folded):
         # a past accident or bleeding gums: only another strong cue keeps it an emergency
