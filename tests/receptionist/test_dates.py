@@ -140,3 +140,26 @@ def test_rejects_naive_now_and_unknown_zone() -> None:
 )
 def test_part_of_day_hint(text: str, language: str, expected: str | None) -> None:
     assert part_of_day_hint(text, language) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("¿Me pueden ver ya?", "es"),
+        ("estoy conduciendo ahora, le llamo luego", "es"),
+        ("can someone see me right now", "en"),
+        ("he pagado una parte", "es"),  # "una" is 13:00 to Duckling
+        ("para confirmar pulse uno", "es"),  # "uno" is the 1st
+        ("ha ganado un premio de 1.000 €", "es"),  # the year 1000
+        ("¿teneis cita x la tarde los viernes?", "es"),  # every Friday
+        ("What are your opening hours on Fridays?", "en"),
+    ],
+)
+def test_words_that_name_no_date_give_nothing(text: str, language: str) -> None:
+    assert parse_when(text, language=language, now=FRIDAY, timezone=MADRID) == []  # type: ignore[arg-type]
+
+
+def test_a_day_with_those_words_is_still_found() -> None:
+    found = parse_when("ya, el lunes a las diez", language="es", now=FRIDAY, timezone=MADRID)
+    assert [w.start for w in found] == [at(23, 10)]
+    assert only("el viernes a las cinco de la tarde", "es").start == at(20, 17)

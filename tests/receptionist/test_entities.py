@@ -81,7 +81,19 @@ def test_emails(text: str, expected: tuple[str, ...]) -> None:
         ("Soy la Dra. Ruiz", "es", None),
         ("Soy Dra. Ruiz", "es", "Ruiz"),
         ("soy de Madrid", "es", None),
-        ("me llamo ana", "es", None),  # lower case, as speech-to-text often gives: unsure
+        ("me llamo ana", "es", "ana"),  # lower case, as speech-to-text gives, after "me llamo"
+        ("hola soy vanesa quería una cita", "es", "vanesa"),  # all lower case: a transcript
+        ("hola soy paciente de la doctora", "es", None),  # a word of ours is no name
+        ("Hola soy paciente nuevo", "es", None),
+        ("this is ann murphy i'm ringing to complain", "en", "ann murphy"),
+        ("uh hello i'm supposed to be in at two", "en", None),  # one lower-case word: unsure
+        ("I'm currently buying a flat", "en", None),  # capitals elsewhere: not a transcript
+        ("buenos dias le llamo de parte de Energía Verde", "es", None),  # a company calling
+        ("Can you move my appointment?\n\nThanks,\nHannah Smith", "en", "Hannah Smith"),
+        ("need to rescheudle tomorow's appt, thanks, Greta. 634 772 190", "en", "Greta"),
+        ("Great, thanks Aoife!", "en", None),  # thanking someone, not signing
+        ("can i get an appt for 10am mon? its Ade here", "en", "Ade"),
+        ("Estimado cliente: verifique sus datos.\nUn saludo,\nServicio de Seguridad", "es", None),
         ("Soy Yo otra vez", "es", None),
         ("No soy cliente todavía", "es", None),
         ("Hi, my name is John Smith and I need an appointment", "en", "John Smith"),

@@ -22,6 +22,10 @@ Duckling does the parsing. What it gets wrong, observed with pyduckling-native-p
 * Digit groups are read as dates: in "call me on 600 11 12 22" the "11 12 22" becomes
   12 November 2022. Callers of this module drop readings that overlap a phone number.
 * An unknown time zone name silently becomes UTC, so we check it with ``zoneinfo`` first.
+* Words that are no date at all come back as times: "ya", "ahora", "now" as the present
+  moment, a bare "una" or "uno" as 13:00 or the 1st, "1.000 €" as the year 1000, and "los
+  viernes" (every Friday) as next Friday. ``parse_when`` drops those readings (see
+  ``_not_a_date``): a caller who says "now" wants someone at once, which urgency covers.
 """
 
 from __future__ import annotations
@@ -120,6 +124,42 @@ def _to_when(entity: dict[str, Any], zone: ZoneInfo, now: datetime) -> When | No
     return When(start, None, str(value.get("grain", "second")), span, False, alternatives)
 
 
+_NOW_WORDS = re.compile(
+    r"^(?:ya|ya mismo|ahora|ahora mismo|ahorita|luego|enseguida|en seguida|inmediatamente|"
+    r"now|right now|just now|currently|at the moment|immediately|straight away|right away)$"
+)
+_BARE_NUMBER = re.compile(
+    r"^(?:\d+(?:[.,]\d+)*|\d+(?:a|o|st|nd|rd|th)|un|una|uno|dos|tres|cuatro|cinco|seis|siete|"
+    r"ocho|nueve|diez|once|doce|veinte|treinta|cuarenta|cincuenta|cien|one|two|three|four|five|"
+    r"six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred)$"
+)
+_WEEKDAYS = (
+    r"(?:lunes|martes|miercoles|jueves|viernes|sabados?|domingos?|mondays|tuesdays|"
+    r"wednesdays|thursdays|fridays|saturdays|sundays)"
+)
+_RECURRING = re.compile(rf"(?:^|\b)(?:los|todos los|cada|every|on) {_WEEKDAYS}$")
+
+
+def _not_a_date(text: str, when: When, now: datetime) -> bool:
+    """True for the readings Duckling makes of words that name no date (see module notes)."""
+    start, end = when.text_span
+    piece = " ".join(re.sub(r"[^\w]+", " ", _fold(text[start:end])).split())
+    if _NOW_WORDS.match(piece) or _BARE_NUMBER.match(piece):
+        return True
+    if not now.year - 2 <= when.start.year <= now.year + 3:
+        return True
+    before = " ".join(re.sub(r"[^\w]+", " ", _fold(text[max(0, start - 14) : end])).split())
+    if _RECURRING.search(before):
+        return True  # "los viernes", "on Fridays": every week, no one date
+    return bool(
+        re.fullmatch(
+            r"(?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|"
+            r"sundays)",
+            piece,
+        )
+    )
+
+
 def parse_when(text: str, *, language: Language, now: datetime, timezone: str) -> list[When]:
     """Every date or time mentioned in ``text``, in order, resolved against ``now`` and
     expressed in ``timezone``."""
@@ -135,7 +175,10 @@ def parse_when(text: str, *, language: Language, now: datetime, timezone: str) -
         if span not in best or readings < best[span][0]:
             best[span] = (readings, entity)
     whens = (_to_when(entity, zone, now) for _, entity in best.values())
-    return sorted((w for w in whens if w is not None), key=lambda w: w.text_span)
+    return sorted(
+        (w for w in whens if w is not None and not _not_a_date(text, w, now)),
+        key=lambda w: w.text_span,
+    )
 
 
 # Matched on accent-folded lower case. A bare "mañana" means tomorrow and a bare "tarde" can
