@@ -1,7 +1,10 @@
 """Move a contact's conversations, interactions and messages to another contact, and back.
 
 Contact merges call this; the ids returned are the merge's snapshot, so an undo moves
-exactly those rows back.
+exactly those rows back. Every other tenant-scoped table with a ``contact_id`` column
+(appointments, staff messages, hand-offs, spam verdicts, dialogue states...) moves too, found
+from the mapped models (``owned_tables``), so that no row is left pointing at a contact that
+was merged away; an undo gives back those of them that still belong to the winner.
 """
 
 from __future__ import annotations
@@ -22,7 +25,23 @@ TABLES: dict[str, Any] = {
     "interactions": Interaction,
     "messages": Message,
 }
+# Rows the merge itself handles (addresses) or that are the contacts.
+_NOT_MOVED = frozenset({"contacts", "contact_addresses", *TABLES})
 _CHUNK = 500  # keeps IN lists well under every backend's bound-parameter limit
+
+
+def owned_tables() -> dict[str, Any]:
+    """Every other mapped, tenant-scoped model with a ``contact_id``, by table name."""
+    from centralita.db.base import Base
+
+    found: dict[str, Any] = {}
+    for mapper in Base.registry.mappers:
+        table = getattr(mapper.class_, "__tablename__", None)
+        if table is None or table in _NOT_MOVED:
+            continue
+        if "contact_id" in mapper.columns and "tenant_id" in mapper.columns:
+            found[table] = mapper.class_
+    return dict(sorted(found.items()))
 
 
 def _chunks(ids: Sequence[str]) -> list[list[str]]:
@@ -34,7 +53,7 @@ async def count_for_contact(
 ) -> dict[str, int]:
     """How many rows of each table belong to ``contact_id`` (a merge preview)."""
     counts: dict[str, int] = {}
-    for name, model in TABLES.items():
+    for name, model in {**TABLES, **owned_tables()}.items():
         counts[name] = int(
             await session.scalar(
                 select(func.count())
@@ -55,6 +74,20 @@ async def _ids_of(
         .order_by(model.id)
     )
     return list(rows.all())
+
+
+async def _still_owned(
+    session: AsyncSession, model: Any, *, tenant_id: str, ids: Sequence[str], contact_id: str
+) -> list[str]:
+    kept: list[str] = []
+    for chunk in _chunks(ids):
+        rows = await session.scalars(
+            select(model.id).where(
+                model.tenant_id == tenant_id, model.id.in_(chunk), model.contact_id == contact_id
+            )
+        )
+        kept.extend(rows.all())
+    return sorted(kept)
 
 
 async def _move(
@@ -109,9 +142,10 @@ async def reassign_contact(
     Returns the ids moved per table, which is what ``restore_contact`` needs.
     """
     moved: dict[str, list[str]] = {}
-    for name, model in TABLES.items():
+    tables = {**TABLES, **owned_tables()}
+    for name, model in tables.items():
         moved[name] = await _ids_of(session, model, tenant_id=tenant_id, contact_id=from_contact_id)
-    for name, model in TABLES.items():
+    for name, model in tables.items():
         await _move(
             session, model, tenant_id=tenant_id, ids=moved[name], to_contact_id=to_contact_id
         )
@@ -177,6 +211,15 @@ async def restore_contact(
         await _move(
             session, model, tenant_id=tenant_id, ids=plan[name], to_contact_id=to_contact_id
         )
+    for name, model in owned_tables().items():
+        # only the rows that still belong to the winner go back; one given to a third contact
+        # since stays where it is
+        ids_back = list(ids.get(name, []))
+        if owner is not None:
+            ids_back = await _still_owned(
+                session, model, tenant_id=tenant_id, ids=ids_back, contact_id=owner
+            )
+        await _move(session, model, tenant_id=tenant_id, ids=ids_back, to_contact_id=to_contact_id)
     if owner is not None:
         await _move_authorship(
             session, tenant_id=tenant_id, ids=plan["messages"], from_id=owner, to_id=to_contact_id
