@@ -66,7 +66,13 @@ FRESH_FILES = {
     "es": DATA / "receptionist_fresh_es.jsonl",
     "en": DATA / "receptionist_fresh_en.jsonl",
 }
-EVAL_SETS = {"first": EVAL_FILES, "fresh": FRESH_FILES}
+# The sealed set (2026-11-22) was only ever read by this script for the final report: no rule,
+# no training line and no setting was changed after looking at it.
+SEALED_FILES = {
+    "es": DATA / "receptionist_sealed_es.jsonl",
+    "en": DATA / "receptionist_sealed_en.jsonl",
+}
+EVAL_SETS = {"first": EVAL_FILES, "fresh": FRESH_FILES, "sealed": SEALED_FILES}
 TENANTS = ROOT / "src" / "centralita" / "demo" / "tenants"
 REFERENCE = dt.datetime(2026, 11, 20, 10, 0)  # a Friday, local time in each tenant's zone
 LANGS = ("es", "en")
@@ -857,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--set",
         choices=["all", *EVAL_SETS],
         default="all",
-        help="evaluation set: the first (2026-11-21), the fresh (2026-11-22) or both (default)",
+        help="evaluation set: first (2026-11-21), fresh or sealed (2026-11-22), or all (default)",
     )
     args = parser.parse_args(argv)
     began = time.perf_counter()

@@ -86,6 +86,44 @@ def tune() -> None:
     print(f"best threshold {best[1]:.2f} (CV accuracy {best[0]:.3f})\n")
 
 
+_EMERGENCY_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def tune_emergency() -> None:
+    """5-fold CV of the emergency model on data/emergency.yaml: recall and precision of the
+    "emergency" class against the threshold (how EMERGENCY_THRESHOLD was chosen)."""
+    from centralita.receptionist.nlu import emergency
+
+    texts, labels = emergency.load_examples()
+    vectors = encode_sentences(texts)
+    fold = np.random.default_rng(0).permutation(len(texts)) % _FOLDS
+    chance = np.zeros(len(texts))
+    for k in range(_FOLDS):
+        train = fold != k
+        model = emergency.EmergencyModel(
+            emergency.fit(
+                [t for t, keep in zip(texts, train, strict=True) if keep],
+                [y for y, keep in zip(labels, train, strict=True) if keep],
+                vectors[train],
+            )
+        )
+        for index in np.flatnonzero(~train):
+            chance[index] = model.probability(texts[index], vector=vectors[index])
+    truth = np.array([y == "emergency" for y in labels])
+    print(
+        f"emergency model, {_FOLDS}-fold CV on {len(texts)} lines ({int(truth.sum())} emergencies)"
+    )
+    for threshold in _EMERGENCY_THRESHOLDS:
+        said = chance >= threshold
+        hits = int((said & truth).sum())
+        precision = hits / max(1, int(said.sum()))
+        print(
+            f"  threshold {threshold:.1f}: recall {hits / int(truth.sum()):.3f}  "
+            f"precision {precision:.3f}"
+        )
+    print(f"using {emergency.EMERGENCY_THRESHOLD}\n")
+
+
 def _f1(want: list[str], got: list[str], intent: str) -> float:
     tp = sum(w == g == intent for w, g in zip(want, got, strict=True))
     predicted, actual = got.count(intent), want.count(intent)
@@ -131,6 +169,7 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="cross-validate the threshold")
     if parser.parse_args().tune:
         tune()
+        tune_emergency()
     evaluate()
 
 

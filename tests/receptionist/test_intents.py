@@ -119,8 +119,12 @@ def test_data_covers_every_intent_in_both_languages(name: str) -> None:
 
 def test_no_held_out_line_is_in_the_training_files() -> None:
     """Neither the classifier's test file nor the benchmark's evaluation files (folded: case,
-    accents and punctuation ignored) repeat a line of any training file."""
+    accents and punctuation ignored) repeat a line of any training file, the emergency
+    model's included."""
+    from centralita.receptionist.nlu import emergency
+
     training = {fold_words(t) for t in flatten(load_examples())[0]}
+    training |= {fold_words(t) for t in emergency.load_examples()[0]}
     held_out = list(flatten(load_examples(TEST_FILE))[0])
     benchmark_files = sorted((Path(__file__).parents[2] / "benchmarks" / "data").glob("*.jsonl"))
     assert len(benchmark_files) >= 2
@@ -132,6 +136,11 @@ def test_no_held_out_line_is_in_the_training_files() -> None:
 def test_every_training_file_is_loaded() -> None:
     names = training_files()
     assert names[0] == TRAINING_FILE and TEST_FILE not in names
-    assert {"intents_more_es.yaml", "intents_more_en.yaml"} <= set(names)
+    assert {
+        "intents_more_es.yaml",
+        "intents_more_en.yaml",
+        "intents_contrast_es.yaml",
+        "intents_contrast_en.yaml",
+    } <= set(names)
     merged = flatten(load_examples())[0]
     assert len(merged) == sum(len(flatten(load_examples(name))[0]) for name in names)

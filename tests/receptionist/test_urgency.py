@@ -146,3 +146,24 @@ def test_words_inside_other_words_do_not_count() -> None:
     # "policy" is not "police", "sangría" is a drink, "accidentally" is not an accident
     for text in ("what is your cancellation policy", "una sangría por favor"):
         assert urgency(text, "es", intent="info", sentiment=0.0) == "low"
+
+
+def test_the_emergency_model_is_a_backstop_for_unseen_phrasings() -> None:
+    """The learned model (emergency.py) catches an emergency the rules have no phrase for, and
+    the pipeline does not let it overrule a defused or routine turn."""
+    from datetime import UTC, datetime
+
+    from centralita.receptionist.nlu.emergency import default_model
+    from centralita.receptionist.nlu.pipeline import default_engine
+    from centralita.receptionist.nlu.result import NluContext
+
+    unseen = (
+        "my little boy fell off the trampoline and one of his front teeth is hanging by a thread"
+    )
+    routine = "Could I book a check-up and a clean next month?"
+    model = default_model()
+    assert model.probability(unseen) > model.probability(routine)
+    context = NluContext(now=datetime(2026, 11, 20, 10, tzinfo=UTC), default_language="en")
+    assert default_engine().analyse(routine, context).urgency != "emergency"
+    price = "How much is an emergency appointment? Just asking for the future."
+    assert default_engine().analyse(price, context).urgency != "emergency"

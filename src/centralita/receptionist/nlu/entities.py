@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 
@@ -239,6 +240,7 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", _fold(text))
 
 
+@lru_cache(maxsize=4096)
 def _alias_tokens(alias: str) -> tuple[str, ...]:
     tokens = _tokens(alias)
     bare = [t for t in tokens if t not in _HONORIFICS]
@@ -250,6 +252,9 @@ def staff_mentions(text: str, directory: Mapping[str, Sequence[str]]) -> list[st
     mention; accents, case and titles ("la doctora") are ignored. A longer match wins over
     a shorter one inside it; several staff sharing the same words are all returned."""
     words = _tokens(text)
+    positions: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        positions.setdefault(word, []).append(i)
     matches: list[tuple[int, int, str]] = []
     for key, aliases in directory.items():
         for alias in aliases:
@@ -259,7 +264,7 @@ def staff_mentions(text: str, directory: Mapping[str, Sequence[str]]) -> list[st
                 continue
             matches.extend(
                 (i, i + size, key)
-                for i in range(len(words) - size + 1)
+                for i in positions.get(needle[0], ())
                 if tuple(words[i : i + size]) == needle
             )
     matches.sort(key=lambda m: (m[0] - m[1], m[0]))  # longest first

@@ -17,6 +17,11 @@ from functools import cache, lru_cache
 from centralita.core.text import fold_words as _fold
 from centralita.receptionist.nlu.cues import affirm, deny, wants_human
 from centralita.receptionist.nlu.dates import When, part_of_day_hint
+from centralita.receptionist.nlu.emergency import (
+    EMERGENCY_THRESHOLD,
+    EmergencyModel,
+)
+from centralita.receptionist.nlu.emergency import default_model as default_emergency_model
 from centralita.receptionist.nlu.entities import extract_entities, person_name, staff_mentions
 from centralita.receptionist.nlu.intents import (
     EmbeddingIntentClassifier,
@@ -40,7 +45,7 @@ from centralita.receptionist.nlu.result import (
 )
 from centralita.receptionist.nlu.sentiment import sentiment
 from centralita.receptionist.nlu.spam import SPAM_THRESHOLD, SpamScorer, default_scorer
-from centralita.receptionist.nlu.urgency import urgency
+from centralita.receptionist.nlu.urgency import defused, urgency
 
 MAX_ANALYSED_CHARS = 4000
 _WARM_UP: dict[Language, str] = {
@@ -434,10 +439,14 @@ class OfflineNlu:
     """The default ``NluEngine``: embeddings, rules and Duckling, all in-process."""
 
     def __init__(
-        self, classifier: IntentClassifier | None = None, spam: SpamScorer | None = None
+        self,
+        classifier: IntentClassifier | None = None,
+        spam: SpamScorer | None = None,
+        emergency: EmergencyModel | None = None,
     ) -> None:
         self._classifier = classifier
         self._spam = spam
+        self._emergency = emergency
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -451,6 +460,12 @@ class OfflineNlu:
             self._spam = default_scorer()
         return self._spam
 
+    @property
+    def emergency(self) -> EmergencyModel:
+        if self._emergency is None:
+            self._emergency = default_emergency_model()
+        return self._emergency
+
     def _classify(self, text: str, language: Language) -> tuple[IntentResult, Vectors | None]:
         """The intent, and the embedding when the classifier uses the shared encoder (so the
         spam scorer does not encode the text again)."""
@@ -463,8 +478,9 @@ class OfflineNlu:
         return classifier.classify(text, language=language), None
 
     def warm_up(self) -> None:
-        """Load every model now (encoder, classifier, spam model, language model, Duckling,
-        VADER: a few seconds) instead of on the first caller's turn."""
+        """Load every model now (encoder, classifier, spam and emergency models, language
+        model, Duckling, VADER: a few seconds) instead of on the first caller's turn."""
+        _ = self.emergency
         now = datetime.now(UTC)
         for language, text in _WARM_UP.items():
             self.analyse(text, NluContext(now=now, default_language=language))
@@ -510,13 +526,19 @@ class OfflineNlu:
         intent, detail, confidence = resolve_intent(
             sample, result, spam=is_spam, spam_score=spam_score, wants_person=person
         )
+        level = urgency(sample, language, intent=intent, sentiment=mood)
+        if level != "emergency" and intent != "sales_spam" and not defused(sample):
+            # the rules missed it; the learned model may not have (emergency.py)
+            chance = self.emergency.probability(sample, vector=vector)
+            if chance >= EMERGENCY_THRESHOLD:
+                level = "emergency"
         return NluResult(
             text=redacted,
             language=language,
             intent=intent,
             detail=detail,
             confidence=float(confidence),
-            urgency=urgency(sample, language, intent=intent, sentiment=mood),
+            urgency=level,
             spam=is_spam,
             spam_score=spam_score,
             sentiment=mood,

@@ -273,6 +273,17 @@ def _emergency(folded: str) -> Urgency | None:
     return "emergency"
 
 
+def defused(text: str) -> bool:
+    """True when the turn's emergency words are about the past, a hypothetical, a claim or the
+    service itself ("¿cuánto cuesta una urgencia?"): then no model should call it one."""
+    folded = _fold(text[:4000])
+    return bool(
+        _NOT_EMERGENCY.search(folded)
+        or _SERVICE_QUESTION.search(folded)
+        or _SERVICE_NOUN.search(folded)
+    )
+
+
 def urgency(text: str, language: Language, *, intent: str, sentiment: float) -> Urgency:
     """How urgent the turn is. ``intent`` is the public intent, ``sentiment`` in [-1, 1].
 
