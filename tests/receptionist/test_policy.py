@@ -295,6 +295,20 @@ def test_caller_who_refuses_a_name_still_gets_served() -> None:
     assert any(isinstance(a, act.TakeMessage) for a in actions)
 
 
+def test_a_name_given_when_the_reason_was_asked_is_no_reason() -> None:
+    """WhatsApp gave the name already; the caller repeats it when asked what it is about."""
+    c = ctx(contact_phone="+34612345678", contact_name="Marta Gómez")
+    state, actions = run(DialogueState(), nlu("quiero dejar un recado", "leave_message"), c)
+    assert state.pending == "reason"
+    state, actions = run(state, nlu("Marta Gómez"), c)
+    assert state.pending == "reason" and state.intake.reason is None
+    assert not any(isinstance(a, act.TakeMessage) for a in actions)
+    state, actions = run(state, nlu("soy Marta Gómez", name="Marta Gómez"), c)
+    # asked twice: the message goes without a reason rather than a third time
+    take = next(a for a in actions if isinstance(a, act.TakeMessage))
+    assert "Marta" not in take.reason and state.intake.reason is None
+
+
 def test_empty_and_gibberish_turns_keep_what_was_captured() -> None:
     c = ctx(contact_phone="+34612345678")
     state, _ = run(DialogueState(), nlu("me llamo Ana", name="Ana"), c)

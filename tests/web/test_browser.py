@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -136,8 +137,10 @@ def _in_thread(coro: Coroutine[Any, Any, T]) -> T:
     return result[0]
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+@contextmanager
+def start_live_server(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """The normal app on a free port, workers on (the outbox relay delivers replies as in
+    production), on a fresh SQLite database seeded by ``_seed``."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -150,9 +153,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         simulator_enabled=True,
         public_base_url=url,
         relay_interval_seconds=0.2,
+        **overrides,
     )
     api_key, account_id = _in_thread(_seed(settings))
-    # The normal app, workers on: the outbox relay delivers replies as in production.
     app = create_app(settings=settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -169,6 +172,24 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with start_live_server(tmp_path) as server:
+        yield server
+
+
+def sign_in_and_open_simulator(page: Page, live_server: LiveServer) -> None:
+    base = live_server.url
+    page.goto(base + "/login")
+    page.fill("input[name=workspace]", live_server.slug)
+    page.fill("input[name=email]", "ana.recepcion@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/app")
+    page.goto(f"{base}/simulator?account={live_server.account_id}")
+    expect(page.locator(".phone-head strong")).to_have_text("Clínica Dental Sonrisa")
 
 
 def _shot(page: Page, name: str) -> Path:

@@ -415,6 +415,12 @@ def _answer_pending(
     if pending == "reason":
         if nlu.wants_human:
             return None
+        named = _just_a_name(nlu, s.intake)
+        if named is not None:
+            # "Marta Gómez" answers who, not what about: keep it as the name, ask again
+            # (at most MAX_ASKS times in all, then the message goes without a reason)
+            intake = replace(s.intake, name=named, name_refused=False)
+            return _advance(replace(s, pending="", intake=intake), turn, ctx)
         intake = replace(s.intake, reason=_clip(nlu.text))
         return _advance(replace(s, pending="", intake=intake), turn, ctx)
     if pending == "choose_slot":
@@ -858,6 +864,23 @@ def _slots(ctx: PolicyContext, query: SlotQuery) -> tuple[SlotOption, ...]:
     if ctx.slots is None or ctx.slots.query != query:
         raise _NeedSlots(query)
     return ctx.slots.options
+
+
+_INTRODUCTION_WORDS = frozenset(
+    "soy me llamo mi nombre es de parte my name is im i am this its it s".split()
+)
+
+
+def _just_a_name(nlu: NluResult, intake: Intake) -> str | None:
+    """The caller's name when the turn says nothing else ("Marta Gómez", "soy Marta")."""
+    name = nlu.entities.name or intake.name
+    words = _fold(nlu.text).replace("'", " ").replace(",", " ").replace(".", " ").split()
+    if not name or not words or len(words) > 6:
+        return None
+    own = set(_fold(name).split())
+    if any(w not in own and w not in _INTRODUCTION_WORDS for w in words):
+        return None
+    return name
 
 
 def _with_reason(
