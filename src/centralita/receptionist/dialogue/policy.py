@@ -867,7 +867,7 @@ def _slots(ctx: PolicyContext, query: SlotQuery) -> tuple[SlotOption, ...]:
 
 
 _INTRODUCTION_WORDS = frozenset(
-    "soy me llamo mi nombre es de parte my name is im i am this its it s".split()
+    ["soy", "me", "llamo", "mi", "nombre", "es", "de", "parte", "my", "name", "is", "im", "i", "am", "this", "its", "it", "s"]
 )
 
 

@@ -243,8 +243,12 @@ _CUSTOMER = _any(
     r"\bmi (?:padre|madre|marido|mujer|pareja|familia|abuel[oa])\b",
     r"\bmy (?:fathers?|mothers?|dads?|mums?|moms?|husbands?|wifes?|partners?|family|familys|"
     r"grandmothers?|grandfathers?)\b",
-    r"\b(?:factura|facturas|recibo|minuta|cobro|cargo|reembolso|devolucion|invoice|invoices|"
-    r"receipt|refund|unpaid|overcharged|owe|debo)\b",
+    # money words a customer uses about their own account (a scam's "factura pendiente" or
+    # "unpaid invoice" is not one of them: bare "factura", "invoice" or "refund" do not cap)
+    r"\b(?:la|mi|esta|vuestra|my|this|your|the) (?:factura|recibo|minuta|invoice|receipt|bill)\b"
+    r"(?! (?:pendiente|impagada|vencida|is overdue|overdue|unpaid))|\bme (?:habeis|han) "
+    r"(?:cobrado|facturado)\b|\bovercharged\b|\bi owe\b|\bdebo\b|\bmy refund\b|"
+    r"\bthe refund (?:for|of) my\b",
     r"\b(?:queria|querria|quisiera|wanted|want|would like|like) (?:some |mas |more )?"
     r"(?:informacion|information|info)\b",
     r"\bde vuestra parte\b|\bme llamasteis\b|\bwas that you\b|\bwere you\b|\byou called me\b",
