@@ -867,7 +867,8 @@ def _slots(ctx: PolicyContext, query: SlotQuery) -> tuple[SlotOption, ...]:
 
 
 _INTRODUCTION_WORDS = frozenset(
-    ["soy", "me", "llamo", "mi", "nombre", "es", "de", "parte", "my", "name", "is", "im", "i", "am", "this", "its", "it", "s"]
+    {"soy", "me", "llamo", "mi", "nombre", "es", "de", "parte", "my", "name", "is", "im", "i"}
+    | {"am", "this", "its", "it", "s"}
 )
 
 
