@@ -38,7 +38,7 @@ from centralita.receptionist.nlu.lexical import fit_naive_bayes
 _FOLDS = 5
 _THRESHOLDS = [round(0.05 * i, 2) for i in range(13)]
 _ALPHAS = (0.05, 0.2, 1.0)
-_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+_WEIGHTS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 
 def tune() -> None:

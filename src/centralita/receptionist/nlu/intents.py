@@ -64,7 +64,7 @@ _LEARNING_RATE = 5.0
 # Fusion with the lexical naive Bayes (lexical.py): logits = log p(embedding) + weight x the
 # naive Bayes' centred mean log-likelihoods. Both chosen by 5-fold CV on the training files
 # (benchmarks/nlu_eval.py --tune); weight 0 is the embedding model alone.
-LEXICAL_WEIGHT = 2.0
+LEXICAL_WEIGHT = 5.0
 LEXICAL_ALPHA = 0.05
 
 

@@ -259,6 +259,10 @@ _CUSTOMER = _any(
     r"meeting)\b",
     r"\bfor helping (?:us|me)\b|\bpor ayudar(?:nos|me)\b|\bto everyone at\b|\ba todo el "
     r"equipo\b",
+    # an existing supplier chasing its own invoice is a business contact, not a cold call
+    r"\b(?:supplier|proveedor|proveedora) (?:for|of|de) (?:your|vuestra|vuestro|su) "
+    r"(?:clinic|practice|firm|clinica|despacho|consulta)\b|\byour (?:usual |regular )?supplier\b|"
+    r"\bvuestro proveedor (?:de siempre|habitual)\b",
 )
 _CUSTOMER_INTENTS = frozenset({"complaint", "billing"})
 # A customer telling us about a scam they received quotes the scam's words; the rules would
