@@ -378,8 +378,9 @@ def test_classifier_spam_guess_is_overruled_by_the_scorer() -> None:
     ) == ("billing", "billing", 0.3)
 
 
-# Measured 2026-11-22 through the whole pipeline (docs/nlu.md): es 0.833, en 0.913.
-HELD_OUT_FLOOR: dict[Language, float] = {"es": 0.79, "en": 0.87}
+# Measured 2026-11-22 through the whole pipeline (docs/nlu.md): es 0.944, en 0.952
+# (0.833 / 0.913 before the second to fourth training batches and the lexical fusion).
+HELD_OUT_FLOOR: dict[Language, float] = {"es": 0.90, "en": 0.91}
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
