@@ -1041,6 +1041,25 @@ async def test_whatsapp_sms_and_webchat_book_the_same_way(
     assert conv.last_channel == channel and conv.intake["phone"] == phone
 
 
+async def test_a_voice_caller_is_served_turn_by_turn_with_two_slots(container, client) -> None:  # type: ignore[no-untyped-def]
+    """The same policy on voice: two slots instead of three (a list is hard to hear), and a
+    booking from the caller id. The voice adapter that turns the replies into TwiML is the
+    channels issue's; here the turns come through the simulator's voice channel."""
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    offer = await clinic.say(
+        "quiero pedir cita para una limpieza", channel="voice", value="+34644444444"
+    )
+    offered = await clinic.rows(DialogueRecord)
+    assert len(offered[0].state["offered"]) == 2, offer
+    await clinic.say("la primera", channel="voice", value="+34644444444")
+    reply = await clinic.say("Pablo Ortiz", channel="voice", value="+34644444444")
+    assert "Hecho" in reply, reply
+    [appointment] = await clinic.rows(Appointment)
+    assert appointment.phone == "+34644444444"
+    outbound = await clinic.rows(Message, direction="outbound")
+    assert {m.channel for m in outbound} == {"voice"}
+
+
 async def test_the_language_follows_each_message(container, client) -> None:  # type: ignore[no-untyped-def]
     clinic = await Business.open(container, client, now=MONDAY_10)
     reply = await clinic.say("Hola, quiero pedir cita para limpieza dental")
