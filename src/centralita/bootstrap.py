@@ -113,7 +113,9 @@ def build_container(
         sessions=sessions,
         bus=bus,
         relay=relay,
-        adapters=AdapterRegistry(adapters or default_adapters()),
+        adapters=AdapterRegistry(
+            adapters or default_adapters(public_base_url=settings.public_base_url)
+        ),
         run_workers=run_workers,
     )
     if subscribe:

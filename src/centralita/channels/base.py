@@ -108,8 +108,12 @@ class OutboundMessage:
 
 @dataclass(frozen=True)
 class SendResult:
+    """What the provider said. ``failed`` with an ``error`` is final; an adapter raises
+    instead when the provider could not take the message now, so that it is retried."""
+
     provider_message_id: str
     status: str = "sent"
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,16 @@ from collections.abc import Mapping
 
 from centralita.channels.base import ChannelAdapter
 from centralita.channels.simulator.adapter import SimulatorAdapter
+from centralita.channels.twilio.sms import TwilioSmsAdapter
 
 
-def default_adapters() -> dict[str, ChannelAdapter]:
-    adapters: list[ChannelAdapter] = [SimulatorAdapter()]
+def default_adapters(*, public_base_url: str = "") -> dict[str, ChannelAdapter]:
+    """One adapter per provider. ``public_base_url`` is where providers reach us (status
+    callbacks are requested there)."""
+    adapters: list[ChannelAdapter] = [
+        SimulatorAdapter(),
+        TwilioSmsAdapter(public_base_url=public_base_url),
+    ]
     return {a.provider: a for a in adapters}
 
 

@@ -63,5 +63,6 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             session,
             message=message,
             status=result.status,
-            provider_message_id=result.provider_message_id,
+            provider_message_id=result.provider_message_id or None,
+            error=result.error,
         )

@@ -116,7 +116,9 @@ async def set_delivery_status(
 async def record_delivery_status(
     session: AsyncSession, *, account: AccountConfig, status: DeliveryStatus
 ) -> None:
-    """A provider status callback; unknown ids are ignored (they may predate us)."""
+    """A provider status callback; unknown ids are ignored (they may predate us). Callbacks
+    arrive out of order ("sent" after "delivered"): a status never moves back, and "failed"
+    does not undo a delivery."""
     message = await session.scalar(
         select(Message).where(
             Message.tenant_id == account.tenant_id,
@@ -124,7 +126,19 @@ async def record_delivery_status(
             Message.provider_message_id == status.provider_message_id,
         )
     )
-    if message is not None:
-        await set_delivery_status(
-            session, message=message, status=status.status, error=status.error
-        )
+    if message is None:
+        return
+    new, current = status.status, message.delivery_status or ""
+    if new == "failed":
+        if _PROGRESS.get(current, 0) >= _PROGRESS["delivered"]:
+            return  # the handset has it; a late failure report changes nothing
+    elif current == "failed":
+        if _PROGRESS.get(new, 0) < _PROGRESS["delivered"]:
+            return  # a late "sent" does not undo a failure; "delivered" does
+    elif _PROGRESS.get(new, 0) < _PROGRESS.get(current, 0):
+        return
+    await set_delivery_status(session, message=message, status=status.status, error=status.error)
+
+
+# How far a message has gone; a later callback may only move it forward.
+_PROGRESS = {"queued": 1, "sent": 2, "delivered": 3, "read": 4}

@@ -1,0 +1,1 @@
+"""Twilio-compatible channels (also SignalWire LaML and Telnyx TeXML, which copy the format)."""

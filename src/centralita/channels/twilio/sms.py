@@ -1,0 +1,206 @@
+"""Twilio-compatible SMS: inbound webhook, outbound Messages REST API, status callbacks.
+
+Account (tenant YAML ``channels``): ``provider: twilio``, ``kind: sms``, ``address`` our number
+in E.164, ``secret`` the auth token (it signs the webhooks and authenticates API calls), and
+``settings.account_sid``; ``settings.api_base_url`` points the REST calls elsewhere (a
+regional edge, SignalWire's ``https://<space>.signalwire.com/api/laml``, or the local stand-in
+the tests use). Point the number's "A message comes in" webhook and nothing else at
+``{public_base_url}/hooks/{account_id}``: outbound messages ask for their status callbacks at
+the same URL.
+
+Inbound (form-encoded POST): ``MessageSid``, ``From``, ``To``, ``Body``, ``NumMedia`` and
+``MediaUrl{n}``/``MediaContentType{n}``. A status callback carries ``MessageStatus`` instead
+of a body worth storing. We answer an empty TwiML ``<Response/>``: the receptionist's reply
+goes out through the REST API like any other outbound message, after the inbound message is
+stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+
+from centralita.channels.base import (
+    AccountConfig,
+    Address,
+    Capabilities,
+    ChannelKind,
+    DeliveryStatus,
+    HttpInbound,
+    HttpOutbound,
+    InboundMessage,
+    MalformedRequest,
+    OutboundMessage,
+    ParsedRequest,
+    SendResult,
+    SignatureError,
+)
+from centralita.channels.twilio import signature
+
+DEFAULT_API_BASE = "https://api.twilio.com"
+MAX_BODY = 1600  # Twilio's limit for one message's Body
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SEND_TIMEOUT_SECONDS = 15.0
+
+# Twilio's MessageStatus values, mapped to ours. "receiving"/"received" are inbound states.
+_STATUSES = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+class TransientSendError(Exception):
+    """The provider could not take the message now (5xx, 429, network): try again later."""
+
+
+def _one(form: dict[str, list[str]], name: str) -> str | None:
+    values = form.get(name)
+    return values[0] if values else None
+
+
+class TwilioSmsAdapter:
+    provider = "twilio"
+    capabilities = Capabilities(media=True, max_text_length=MAX_BODY)
+
+    def __init__(
+        self, *, public_base_url: str = "", transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._public_base_url = public_base_url.rstrip("/")
+        self._transport = transport
+
+    # ---- inbound ----------------------------------------------------------------------------
+
+    def _form(self, request: HttpInbound) -> dict[str, list[str]]:
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedRequest("body: not UTF-8") from exc
+        return parse_qs(text, keep_blank_values=True)
+
+    def verify(self, request: HttpInbound, account: AccountConfig) -> None:
+        given = request.headers.get(signature.HEADER, "")
+        try:
+            form = self._form(request)
+        except MalformedRequest:
+            form = {}
+        if not signature.valid(
+            account.secret, url=request.url, params=form, body=request.body, given=given
+        ):
+            raise SignatureError("bad or missing X-Twilio-Signature")
+
+    def parse(self, request: HttpInbound, account: AccountConfig) -> ParsedRequest:
+        form = self._form(request)
+        sid = _one(form, "MessageSid") or _one(form, "SmsSid")
+        if not sid or len(sid) > 64:
+            raise MalformedRequest("MessageSid: required, at most 64 characters")
+        expected = account.settings.get("account_sid")
+        if expected and _one(form, "AccountSid") not in (None, expected):
+            raise MalformedRequest("AccountSid: not this account's")
+        status = _one(form, "MessageStatus") or _one(form, "SmsStatus")
+        if status and status not in ("received", "receiving"):
+            mapped = _STATUSES.get(status)
+            if mapped is None:
+                raise MalformedRequest(f"MessageStatus: unknown value {status!r}")
+            code = _one(form, "ErrorCode")
+            error = f"Twilio error {code}" if code else None
+            if mapped == "failed" and error is None:
+                error = f"Twilio status {status}"
+            return ParsedRequest(statuses=(DeliveryStatus(sid, mapped, error),))
+        sender = _one(form, "From")
+        if not sender:
+            raise MalformedRequest("From: required")
+        body = _one(form, "Body") or ""
+        media = self._media(form)
+        if not body.strip() and not media:
+            raise MalformedRequest("Body: empty, and no media")
+        return ParsedRequest(
+            messages=(
+                InboundMessage(
+                    channel=ChannelKind.SMS,
+                    provider_message_id=sid,
+                    sender=Address("phone", sender),
+                    text=body,
+                    recipient=_one(form, "To") or account.address,
+                    kind="media" if media and not body.strip() else "text",
+                    metadata={"media": media} if media else {},
+                ),
+            )
+        )
+
+    @staticmethod
+    def _media(form: dict[str, list[str]]) -> list[dict[str, str]]:
+        try:
+            count = int(_one(form, "NumMedia") or 0)
+        except ValueError as exc:
+            raise MalformedRequest("NumMedia: not a number") from exc
+        found = []
+        for n in range(min(max(count, 0), 10)):
+            url = _one(form, f"MediaUrl{n}")
+            if url:
+                found.append({"url": url, "content_type": _one(form, f"MediaContentType{n}") or ""})
+        return found
+
+    def acknowledge(self, parsed: ParsedRequest, account: AccountConfig) -> HttpOutbound:
+        return HttpOutbound(200, EMPTY_TWIML, "text/xml")
+
+    # ---- outbound ---------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
+        """POST to the Messages resource. A 4xx is final (the result says why); a 5xx, a 429
+        or a network error raises ``TransientSendError`` so that the delivery is retried."""
+        sid = str(account.settings.get("account_sid") or "")
+        if not sid or not account.secret:
+            return SendResult("", "failed", error="account_sid and the auth token are required")
+        base = str(account.settings.get("api_base_url") or DEFAULT_API_BASE).rstrip("/")
+        data = {"To": message.to.value, "From": account.address, "Body": message.text[:MAX_BODY]}
+        if self._public_base_url:
+            data["StatusCallback"] = f"{self._public_base_url}/hooks/{account.id}"
+        try:
+            async with httpx.AsyncClient(
+                transport=self._transport, timeout=SEND_TIMEOUT_SECONDS
+            ) as client:
+                response = await client.post(
+                    f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
+                    data=data,
+                    auth=(sid, account.secret),
+                )
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
+        payload = _json(response)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(f"HTTP {response.status_code}: {_describe(payload)}")
+        if response.status_code >= 400:
+            return SendResult(
+                "", "failed", error=f"HTTP {response.status_code}: {_describe(payload)}"
+            )
+        provider_id = str(payload.get("sid") or "")
+        if not provider_id:
+            raise TransientSendError("the response has no sid")
+        status = _STATUSES.get(str(payload.get("status") or "queued"), "queued")
+        return SendResult(provider_id, "sent" if status == "queued" else status)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _describe(payload: dict[str, Any]) -> str:
+    code, text = payload.get("code"), payload.get("message")
+    if code or text:
+        return f"Twilio error {code}: {text}"
+    return "no error body"
