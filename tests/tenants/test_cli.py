@@ -113,6 +113,21 @@ def test_apply_then_export(database: Database, tmp_path: Path, demo_file: Path) 
     assert "secret:" not in plain.stdout and "secret_env: SONRISA_TWILIO_AUTH_TOKEN" in plain.stdout
 
 
+def test_hooks_lists_each_channel_and_its_webhook_url(
+    database: Database, tmp_path: Path, demo_file: Path
+) -> None:
+    runner = runner_for(database, tmp_path)
+    assert runner.invoke(cli, ["tenant", "apply", str(demo_file)]).exit_code == 0
+    result = runner.invoke(cli, ["tenant", "hooks", CLINIC])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()}
+    assert lines["simulator"][1:4] == ["multi", "simulator", "enabled"]
+    assert lines["telefono"][1:4] == ["voice", "twilio", "disabled"]
+    assert lines["telefono"][4].startswith("http://127.0.0.1:8000/hooks/chn_")
+    missing = runner.invoke(cli, ["tenant", "hooks", "nobody"])
+    assert missing.exit_code == 1 and "not found" in missing.stderr
+
+
 def test_apply_refuses_an_invalid_file(database: Database, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\ntenant: {slug: x, name: X, timezone: UTC}\nhours: 9\n")

@@ -130,6 +130,40 @@ def export(ctx: click.Context, slug: str, output: Path | None, include_secrets: 
         click.echo(f"wrote {output}", err=True)
 
 
+@tenant.command()
+@click.argument("slug")
+@click.pass_context
+def hooks(ctx: click.Context, slug: str) -> None:
+    """List tenant SLUG's channel accounts and the webhook URL to give each provider."""
+    for line in _run(ctx, lambda c: _hooks(c, slug)):
+        click.echo(line)
+
+
+async def _hooks(container: Container, slug: str) -> list[str]:
+    from sqlalchemy import select
+
+    from centralita.channels.models import ChannelAccount
+    from centralita.core.errors import NotFound
+    from centralita.tenants import service as tenants_service
+
+    async with container.sessions() as session:
+        try:
+            found = await tenants_service.get_by_slug(session, slug=slug)
+        except NotFound as exc:
+            raise click.ClickException(exc.detail) from None
+        rows = await session.scalars(
+            select(ChannelAccount)
+            .where(ChannelAccount.tenant_id == found.id)
+            .order_by(ChannelAccount.name)
+        )
+        base = container.settings.public_base_url.rstrip("/")
+        return [
+            f"{a.name:<12} {a.kind:<9} {a.provider:<10} "
+            f"{'enabled ' if a.enabled else 'disabled'} {base}/hooks/{a.id}"
+            for a in rows.all()
+        ]
+
+
 async def _apply(
     container: Container, doc: TenantDocument, *, dry_run: bool, environ: dict[str, str]
 ) -> ApplyReport:

@@ -6,6 +6,7 @@ the tenant's country and rewritten as E.164.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import holidays as holidays_lib
@@ -28,6 +29,7 @@ def check_document(doc: TenantDocument) -> list[Problem]:
     problems += _check_references(doc)
     problems += _check_people(doc)
     problems += _check_languages(doc)
+    problems += _check_providers(doc)
     priced = [i for i, service in enumerate(doc.services) if service.price is not None]
     if doc.profile.currency is None and priced:
         message = "a price needs profile.currency (e.g. EUR)"
@@ -161,6 +163,47 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
                         f"no other queue has key {step.queue!r}",
                     )
                 )
+    return problems
+
+
+# SMS is served; voice accounts are accepted so a tenant can declare its number now, and are
+# answered when the voice adapter lands (docs/channels.md).
+_TWILIO_KINDS = frozenset({"sms", "voice"})
+
+
+def _check_providers(doc: TenantDocument) -> list[Problem]:
+    """What each provider's adapter needs from its channel account."""
+    problems: list[Problem] = []
+    for i, channel in enumerate(doc.channels):
+        if channel.provider != "twilio":
+            continue
+        if channel.kind not in _TWILIO_KINDS:
+            problems.append(
+                (
+                    ("channels", i, "kind"),
+                    f"twilio supports {', '.join(sorted(_TWILIO_KINDS))} here",
+                )
+            )
+        sid = channel.settings.get("account_sid")
+        if not isinstance(sid, str) or not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+            problems.append(
+                (
+                    ("channels", i, "settings", "account_sid"),
+                    "required: AC followed by 32 hex digits",
+                )
+            )
+        base = channel.settings.get("api_base_url")
+        if base is not None and (
+            not isinstance(base, str) or not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base)
+        ):
+            problems.append(
+                (
+                    ("channels", i, "settings", "api_base_url"),
+                    "an http(s) URL, e.g. https://api.twilio.com",
+                )
+            )
+        if channel.secret is None and channel.secret_env is None:
+            problems.append((("channels", i, "secret_env"), "the auth token: secret or secret_env"))
     return problems
 
 
