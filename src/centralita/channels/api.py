@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from centralita.api.deps import ContainerDep
+from centralita.channels import service as channels_service
 from centralita.channels.base import HttpInbound
 from centralita.channels.ingress import ingest
+from centralita.core.errors import NotFound
 
 router = APIRouter(tags=["ingress"])
 
@@ -38,3 +40,27 @@ async def inbound_hook(account_id: str, request: Request, container: ContainerDe
     )
     ack = outcome.response
     return Response(ack.body, status_code=ack.status, media_type=ack.content_type)
+
+
+@router.get(
+    "/hooks/{account_id}",
+    summary="A provider's verification handshake (WhatsApp Cloud API's hub.challenge)",
+    responses={400: {}, 403: {}, 404: {}},
+)
+async def verify_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
+    async with container.sessions() as session:
+        target = await channels_service.get_for_ingress(session, account_id=account_id[:64])
+        config = channels_service.to_config(target.account)
+    adapter = container.adapters.get(config.provider)
+    handshake = getattr(adapter, "handshake", None)
+    if handshake is None:
+        raise NotFound(f"channel account {account_id} has no verification handshake")
+    inbound = HttpInbound(
+        method="GET",
+        url=public_url(request, container.settings.public_base_url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=b"",
+        query=dict(request.query_params),
+    )
+    answer = handshake(inbound, config)
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)

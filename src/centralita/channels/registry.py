@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from centralita.channels.base import ChannelAdapter
+from centralita.channels.meta.whatsapp import WhatsAppCloudAdapter
 from centralita.channels.simulator.adapter import SimulatorAdapter
 from centralita.channels.twilio.sms import TwilioSmsAdapter
 
@@ -15,6 +16,7 @@ def default_adapters(*, public_base_url: str = "") -> dict[str, ChannelAdapter]:
     adapters: list[ChannelAdapter] = [
         SimulatorAdapter(),
         TwilioSmsAdapter(public_base_url=public_base_url),
+        WhatsAppCloudAdapter(),
     ]
     return {a.provider: a for a in adapters}
 

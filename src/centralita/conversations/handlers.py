@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.channels import service as channels_service
 from centralita.channels.base import SENDER_ADDRESS_KIND, Address, ChannelKind, OutboundMessage
 from centralita.contacts.models import ContactAddress
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations.models import Message
+from centralita.core.clock import as_utc
 from centralita.events.envelope import Envelope
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
 
 log = logging.getLogger(__name__)
+
+
+async def _last_inbound_at(session: AsyncSession, message: Message) -> datetime | None:
+    """When the contact last wrote to us on this channel account."""
+    found = await session.scalar(
+        select(func.max(Message.created_at)).where(
+            Message.tenant_id == message.tenant_id,
+            Message.contact_id == message.contact_id,
+            Message.channel_account_id == message.channel_account_id,
+            Message.direction == "inbound",
+        )
+    )
+    return as_utc(found) if found is not None else None
 
 
 async def deliver_outbound(container: Container, envelope: Envelope) -> None:
@@ -55,8 +71,17 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 error="no adapter" if adapter is None else f"contact has no {kind} address",
             )
             return
+        metadata: dict[str, object] = {}
+        if message.channel == ChannelKind.WHATSAPP:
+            # the customer-service window: the adapter refuses free text outside it
+            metadata = {
+                "now": container.clock(),
+                "last_inbound_at": await _last_inbound_at(session, message),
+            }
         result = await adapter.send(
-            OutboundMessage(message_id=message.id, to=Address(kind, to), text=message.body),
+            OutboundMessage(
+                message_id=message.id, to=Address(kind, to), text=message.body, metadata=metadata
+            ),
             channels_service.to_config(account),
         )
         await conversations_outbound.set_delivery_status(

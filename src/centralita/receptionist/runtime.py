@@ -698,8 +698,8 @@ async def handle_message_received(container: Container, envelope: Envelope) -> N
                 Message.tenant_id == envelope.tenant_id, Message.id == payload["message_id"]
             )
         )
-        if message is None:
-            return
+        if message is None or message.kind == "event":
+            return  # a reaction or a provider event is stored, not answered
         conversation = await session.get(Conversation, message.conversation_id)
         tenant = await session.get(Tenant, envelope.tenant_id)
         if conversation is None or tenant is None:

@@ -7,7 +7,7 @@ the tenant's country and rewritten as E.164.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import holidays as holidays_lib
 from pydantic_core import ErrorDetails
@@ -175,6 +175,9 @@ def _check_providers(doc: TenantDocument) -> list[Problem]:
     """What each provider's adapter needs from its channel account."""
     problems: list[Problem] = []
     for i, channel in enumerate(doc.channels):
+        if channel.provider == "meta":
+            problems += _check_meta(i, channel.kind, channel.settings)
+            continue
         if channel.provider != "twilio":
             continue
         if channel.kind not in _TWILIO_KINDS:
@@ -204,6 +207,21 @@ def _check_providers(doc: TenantDocument) -> list[Problem]:
             )
         if channel.secret is None and channel.secret_env is None:
             problems.append((("channels", i, "secret_env"), "the auth token: secret or secret_env"))
+    return problems
+
+
+def _check_meta(i: int, kind: str, settings: Mapping[str, object]) -> list[Problem]:
+    problems: list[Problem] = []
+    if kind != "whatsapp":
+        problems.append((("channels", i, "kind"), "meta serves whatsapp"))
+    for name in ("verify_token", "access_token_env", "graph_api_url", "graph_api_version"):
+        if name in settings and not isinstance(settings[name], str):
+            problems.append((("channels", i, "settings", name), "a string"))
+    env = settings.get("access_token_env")
+    if isinstance(env, str) and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env):
+        problems.append(
+            (("channels", i, "settings", "access_token_env"), "an environment variable name")
+        )
     return problems
 
 

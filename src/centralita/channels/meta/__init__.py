@@ -1,0 +1,1 @@
+"""Meta's WhatsApp Business Cloud API."""
