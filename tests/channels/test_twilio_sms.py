@@ -272,3 +272,24 @@ def test_a_twilio_account_in_the_tenant_file_is_checked_field_by_field() -> None
     assert "http(s) URL" in problems[("channels", first, "settings", "api_base_url")]
     assert "auth token" in problems[("channels", first, "secret_env")]
     assert "twilio supports" in problems[("channels", second, "kind")]
+
+
+async def test_a_long_outage_ends_in_a_visible_failure(
+    container: Container, client: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    from centralita.conversations.handlers import MAX_DELIVERY_ATTEMPTS
+
+    account_id = await _clinic(container, twilio)
+    twilio.failures.extend([(503, 20500, "Service unavailable")] * (MAX_DELIVERY_ATTEMPTS + 2))
+    await _post(client, account_id, _inbound("SM" + "b" * 32, "Hola, ¿a qué hora abrís?"))
+    for hours in range(1, MAX_DELIVERY_ATTEMPTS + 3):
+        # each drain is a later moment, past the relay's backoff
+        container.relay._clock = lambda h=hours: utcnow() + timedelta(hours=h)  # type: ignore[method-assign]
+        await container.relay.drain()
+    [reply] = await _messages(container, direction="outbound")
+    assert reply.delivery_status == "failed" and twilio.sent == []
+    assert reply.delivery_error is not None
+    assert f"gave up after {MAX_DELIVERY_ATTEMPTS} attempts" in reply.delivery_error
+    assert "20500" in reply.delivery_error
+    assert reply.meta["delivery_attempts"] == MAX_DELIVERY_ATTEMPTS
+    assert len(twilio.failures) == 2  # no try after giving up

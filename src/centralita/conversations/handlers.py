@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A message the provider keeps refusing for now (5xx, timeouts) becomes "failed" after this
+# many tries, with the last error: with the relay's backoff that is about four minutes.
+MAX_DELIVERY_ATTEMPTS = 8
+
 
 async def _last_inbound_at(session: AsyncSession, message: Message) -> datetime | None:
     """When the contact last wrote to us on this channel account."""
@@ -78,16 +82,41 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 "now": container.clock(),
                 "last_inbound_at": await _last_inbound_at(session, message),
             }
-        result = await adapter.send(
-            OutboundMessage(
-                message_id=message.id, to=Address(kind, to), text=message.body, metadata=metadata
-            ),
-            channels_service.to_config(account),
-        )
-        await conversations_outbound.set_delivery_status(
-            session,
-            message=message,
-            status=result.status,
-            provider_message_id=result.provider_message_id or None,
-            error=result.error,
-        )
+        try:
+            result = await adapter.send(
+                OutboundMessage(
+                    message_id=message.id,
+                    to=Address(kind, to),
+                    text=message.body,
+                    metadata=metadata,
+                ),
+                channels_service.to_config(account),
+            )
+        except Exception as exc:  # the provider could not take it now: count, then retry
+            attempts = int((message.meta or {}).get("delivery_attempts", 0)) + 1
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            message.meta = {
+                **(message.meta or {}),
+                "delivery_attempts": attempts,
+                "last_delivery_error": reason,
+            }
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                await conversations_outbound.set_delivery_status(
+                    session,
+                    message=message,
+                    status="failed",
+                    error=f"gave up after {attempts} attempts; last error: {reason}",
+                )
+                return
+            retry = exc
+        else:
+            await conversations_outbound.set_delivery_status(
+                session,
+                message=message,
+                status=result.status,
+                provider_message_id=result.provider_message_id or None,
+                error=result.error,
+            )
+            return
+    # committed the attempt count; raising makes the outbox relay try again after its backoff
+    raise retry
