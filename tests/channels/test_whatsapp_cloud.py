@@ -196,6 +196,22 @@ async def test_free_text_outside_the_24_hour_window_fails_with_the_reason(
             session, tenant_id=account.tenant_id, name="tests", role="admin"
         )
     headers = {"Authorization": f"Bearer {issued.secret}"}
+    window = (
+        await client.get(
+            f"/api/v1/conversations/{conversation_id}/whatsapp-window", headers=headers
+        )
+    ).json()
+    assert window["open"] is False and window["channel_account_id"] == account_id
+    closes = datetime.fromisoformat(window["closes_at"])
+    assert closes - datetime.fromisoformat(window["last_inbound_at"]) == timedelta(hours=24)
+    container.clock = lambda: later - timedelta(days=2)  # back inside it, for a moment
+    window = (
+        await client.get(
+            f"/api/v1/conversations/{conversation_id}/whatsapp-window", headers=headers
+        )
+    ).json()
+    assert window["open"] is True
+    container.clock = lambda: later
     r = await client.post(
         f"/api/v1/conversations/{conversation_id}/messages", headers=headers,
         json={"body": "¿Sigue interesado en la cita?"},

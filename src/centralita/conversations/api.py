@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from centralita.api.deps import CurrentPrincipal, DbSession, Paging
+from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
@@ -16,6 +16,7 @@ from centralita.conversations.schemas import (
     InteractionRead,
     MessageCreate,
     MessageRead,
+    WhatsAppWindowRead,
 )
 
 router = APIRouter(tags=["conversations"])
@@ -64,6 +65,25 @@ async def update_conversation(
         **body.model_dump(exclude_unset=True),
     )
     return ConversationRead.model_validate(conv)
+
+
+@router.get(
+    "/conversations/{conversation_id}/whatsapp-window",
+    summary="Whether free text may be sent on WhatsApp now (the 24-hour window)",
+    responses={404: {}},
+)
+async def whatsapp_window(
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, container: ContainerDep
+) -> WhatsAppWindowRead:
+    state = await conversations_service.whatsapp_window(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id, now=container.clock()
+    )
+    return WhatsAppWindowRead(
+        channel_account_id=state.channel_account_id,
+        last_inbound_at=state.last_inbound_at,
+        closes_at=state.closes_at,
+        open=state.open,
+    )
 
 
 @router.get("/conversations/{conversation_id}/messages", responses={404: {}})

@@ -87,3 +87,13 @@ class InteractionRead(BaseModel):
     wrapup_ended_at: datetime | None
     hold_seconds: float
     handled_by_bot: bool
+
+
+class WhatsAppWindowRead(BaseModel):
+    """WhatsApp's 24-hour customer-service window for this conversation's contact: while
+    ``open``, agents may answer with free text; after ``closes_at`` only a template."""
+
+    channel_account_id: str | None
+    last_inbound_at: datetime | None
+    closes_at: datetime | None
+    open: bool

@@ -27,7 +27,7 @@ from centralita.conversations.threading import (
     pick_conversation,
     pick_interaction,
 )
-from centralita.core.clock import utcnow
+from centralita.core.clock import as_utc, utcnow
 from centralita.core.ids import new_id
 from centralita.db.paging import Slice, paginate
 from centralita.db.scoped import get_scoped
@@ -308,6 +308,46 @@ async def get_conversation(
     return await get_scoped(
         session, Conversation, tenant_id=tenant_id, id=conversation_id, label="conversation"
     )
+
+
+# WhatsApp's customer-service window: free text may be sent until this long after the
+# customer's last message; after it only an approved template (the adapter enforces it).
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class WindowState:
+    channel_account_id: str | None
+    last_inbound_at: datetime | None
+    closes_at: datetime | None
+    open: bool
+
+
+async def whatsapp_window(
+    session: AsyncSession, *, tenant_id: str, conversation_id: str, now: datetime
+) -> WindowState:
+    """Whether an agent may answer this conversation on WhatsApp with free text now."""
+    conversation = await get_conversation(
+        session, tenant_id=tenant_id, conversation_id=conversation_id
+    )
+    row = (
+        await session.execute(
+            select(Message.channel_account_id, Message.created_at)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.contact_id == conversation.contact_id,
+                Message.channel == "whatsapp",
+                Message.direction == "inbound",
+            )
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return WindowState(None, None, None, False)
+    last = as_utc(row[1])
+    closes = last + WHATSAPP_WINDOW
+    return WindowState(row[0], last, closes, as_utc(now) < closes)
 
 
 async def list_conversations(
