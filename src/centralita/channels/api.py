@@ -35,8 +35,14 @@ async def inbound_hook(account_id: str, request: Request, container: ContainerDe
         body=body,
         query=dict(request.query_params),
     )
+    from centralita.receptionist.runtime import voice_responder
+
     outcome = await ingest(
-        container.sessions, container.adapters, account_id=account_id[:64], request=inbound
+        container.sessions,
+        container.adapters,
+        account_id=account_id[:64],
+        request=inbound,
+        responder=voice_responder(container),
     )
     ack = outcome.response
     return Response(ack.body, status_code=ack.status, media_type=ack.content_type)

@@ -117,6 +117,18 @@ class SendResult:
 
 
 @dataclass(frozen=True)
+class Spoken:
+    """What the receptionist says back on a channel whose reply is the webhook's own response
+    (voice), in which language ("es" or "en"); ``notice`` is said first (the recording notice
+    at call start); ``end_call`` hangs up after it."""
+
+    texts: tuple[str, ...]
+    language: str
+    end_call: bool = False
+    notice: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ParsedRequest:
     messages: tuple[InboundMessage, ...] = ()
     statuses: tuple[DeliveryStatus, ...] = ()

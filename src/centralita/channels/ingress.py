@@ -6,8 +6,10 @@ The acknowledgement is built only after the transaction commits, so a provider n
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,12 +30,19 @@ class IngressOutcome:
     results: tuple[ReceiveResult, ...]
 
 
+# Answers a turn inside the webhook's transaction, for channels whose reply is the HTTP
+# response itself (voice: TwiML). Given the stored results, returns what the adapter's
+# ``acknowledge_spoken`` turns into that response.
+Responder = Callable[[AsyncSession, Sequence[ReceiveResult]], Awaitable[Any]]
+
+
 async def ingest(
     sessions: async_sessionmaker[AsyncSession],
     adapters: AdapterRegistry,
     *,
     account_id: str,
     request: HttpInbound,
+    responder: Responder | None = None,
 ) -> IngressOutcome:
     """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``.
 
@@ -42,7 +51,9 @@ async def ingest(
     """
     for attempt in (1, 2):
         try:
-            return await _ingest_once(sessions, adapters, account_id=account_id, request=request)
+            return await _ingest_once(
+                sessions, adapters, account_id=account_id, request=request, responder=responder
+            )
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -55,7 +66,9 @@ async def _ingest_once(
     *,
     account_id: str,
     request: HttpInbound,
+    responder: Responder | None = None,
 ) -> IngressOutcome:
+    spoken: Any = None
     async with sessions() as session, session.begin():
         target = await channels_service.get_for_ingress(session, account_id=account_id)
         account = target.account
@@ -82,4 +95,11 @@ async def _ingest_once(
             await conversations_outbound.record_delivery_status(
                 session, account=config, status=status
             )
+        inline = getattr(adapter, "answers_inline", None)
+        if inline is not None and inline(config):
+            spoken = await responder(session, results) if responder is not None else None
+            # the answer commits with the message: a retried webhook finds it answered
+    if inline is not None and inline(config):
+        answer = adapter.acknowledge_spoken(parsed, config, spoken)  # type: ignore[attr-defined]
+        return IngressOutcome(answer, tuple(results))
     return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))

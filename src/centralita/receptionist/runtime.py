@@ -713,3 +713,77 @@ async def handle_message_received(container: Container, envelope: Envelope) -> N
             now=container.clock(),
             base_url=container.settings.public_base_url.rstrip("/"),
         )
+
+
+# ---- voice: the turn is answered inside the webhook (TwiML) -----------------------------------
+
+_RECORDING_NOTICE = {
+    "es": "Le informamos de que esta llamada puede ser grabada.",
+    "en": "Please note that this call may be recorded.",
+}
+
+
+def voice_responder(container: Container) -> Any:
+    """The ingress ``Responder`` for voice: the greeting at call start, the receptionist's
+    replies for a spoken turn (the same ``take_turn`` as messaging, in the same transaction
+    as the stored words), and the same replies again for a retried webhook."""
+    from centralita.channels.base import Spoken
+    from centralita.receptionist.dialogue import texts
+
+    async def respond(session: AsyncSession, results: Any) -> Spoken | None:
+        if not results:
+            return None
+        result = results[0]
+        message, conversation = result.message, result.conversation
+        tenant = await session.get(Tenant, message.tenant_id)
+        if tenant is None:
+            return None
+        doc = tenant_view(tenant).doc
+        language = conversation.language or ("en" if doc.tenant.locale == "en" else "es")
+        event = (message.meta or {}).get("event")
+        if message.kind == "event":
+            if event != "start":
+                return Spoken((), language)
+            greeting = _localized(doc.profile.greeting).get(language) or texts.say(
+                "default_greeting", language, tenant=tenant.name
+            )
+            notice = (_RECORDING_NOTICE[language],) if doc.receptionist.record_calls else ()
+            return Spoken((greeting,), language, notice=notice)
+        if result.duplicate:
+            said = await _replies_to(session, message)
+            return Spoken(tuple(said), language)
+        outcome = await take_turn(
+            session,
+            engine=engine_for(container),
+            tenant=tenant,
+            conversation=conversation,
+            message=message,
+            now=container.clock(),
+            base_url=container.settings.public_base_url.rstrip("/"),
+        )
+        if outcome.nlu is not None:
+            language = outcome.nlu.language
+        if outcome.skipped and not outcome.replies:
+            # an agent owns the conversation: the caller is not left in silence
+            hold = {"es": "Un momento, por favor.", "en": "One moment, please."}[language]
+            return Spoken((hold,), language)
+        ended = conversation.status == "closed"  # spam, or the caller said goodbye
+        return Spoken(tuple(outcome.replies), language, end_call=ended)
+
+    return respond
+
+
+async def _replies_to(session: AsyncSession, message: Message) -> list[str]:
+    """The bot's replies stored after ``message`` in its conversation (a retried webhook)."""
+    rows = await session.scalars(
+        select(Message.body)
+        .where(
+            Message.tenant_id == message.tenant_id,
+            Message.conversation_id == message.conversation_id,
+            Message.direction == "outbound",
+            Message.author_type == "bot",
+            Message.created_at >= message.created_at,
+        )
+        .order_by(Message.created_at, Message.id)
+    )
+    return list(rows.all())

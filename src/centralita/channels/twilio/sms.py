@@ -37,8 +37,9 @@ from centralita.channels.base import (
     ParsedRequest,
     SendResult,
     SignatureError,
+    Spoken,
 )
-from centralita.channels.twilio import signature
+from centralita.channels.twilio import signature, voice
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 MAX_BODY = 1600  # Twilio's limit for one message's Body
@@ -101,12 +102,14 @@ class TwilioSmsAdapter:
 
     def parse(self, request: HttpInbound, account: AccountConfig) -> ParsedRequest:
         form = self._form(request)
+        expected_account = account.settings.get("account_sid")
+        if expected_account and _one(form, "AccountSid") not in (None, expected_account):
+            raise MalformedRequest("AccountSid: not this account's")
+        if account.kind == ChannelKind.VOICE:
+            return voice.parse_voice(form, dict(request.query), account)
         sid = _one(form, "MessageSid") or _one(form, "SmsSid")
         if not sid or len(sid) > 64:
             raise MalformedRequest("MessageSid: required, at most 64 characters")
-        expected = account.settings.get("account_sid")
-        if expected and _one(form, "AccountSid") not in (None, expected):
-            raise MalformedRequest("AccountSid: not this account's")
         status = _one(form, "MessageStatus") or _one(form, "SmsStatus")
         if status and status not in ("received", "receiving"):
             mapped = _STATUSES.get(status)
@@ -154,11 +157,25 @@ class TwilioSmsAdapter:
     def acknowledge(self, parsed: ParsedRequest, account: AccountConfig) -> HttpOutbound:
         return HttpOutbound(200, EMPTY_TWIML, "text/xml")
 
+    # ---- voice: the receptionist answers inside the webhook's response ----------------------
+
+    def answers_inline(self, account: AccountConfig) -> bool:
+        return account.kind == ChannelKind.VOICE
+
+    def acknowledge_spoken(
+        self, parsed: ParsedRequest, account: AccountConfig, spoken: Spoken | None
+    ) -> HttpOutbound:
+        hook = f"{self._public_base_url}/hooks/{account.id}"
+        return voice.twiml(parsed, account, spoken, hook_url=hook)
+
     # ---- outbound ---------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
         """POST to the Messages resource. A 4xx is final (the result says why); a 5xx, a 429
-        or a network error raises ``TransientSendError`` so that the delivery is retried."""
+        or a network error raises ``TransientSendError`` so that the delivery is retried.
+        On a voice account the words were already spoken in the webhook's TwiML."""
+        if account.kind == ChannelKind.VOICE:
+            return SendResult("", "delivered")
         sid = str(account.settings.get("account_sid") or "")
         if not sid or not account.secret:
             return SendResult("", "failed", error="account_sid and the auth token are required")

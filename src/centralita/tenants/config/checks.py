@@ -166,8 +166,7 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
     return problems
 
 
-# SMS is served; voice accounts are accepted so a tenant can declare its number now, and are
-# answered when the voice adapter lands (docs/channels.md).
+# SMS, and voice turn by turn (docs/channels.md).
 _TWILIO_KINDS = frozenset({"sms", "voice"})
 
 
