@@ -148,3 +148,56 @@ async def test_bad_voice_requests(container: Container, client: httpx.AsyncClien
     r = await _call(client, account_id, CallStatus="exploded")
     assert r.status_code == 400 and "CallStatus" in r.text
     assert await _messages(container) == []
+
+
+async def test_asking_for_a_person_puts_the_call_through_with_a_whisper(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    account_id = await _clinic(container)
+    await _call(client, account_id, CallStatus="ringing")
+    r = await _call(client, account_id, "turn=1",
+                    SpeechResult="quiero hablar con una persona por favor")  # fmt: skip
+    xml = r.text
+    dial = re.search(
+        r'<Dial action="([^"]+)"[^>]*><(?:Number|Sip) url="([^"]+)"[^>]*>([^<]+)</(?:Number|Sip)>',
+        xml,
+    )
+    assert dial, xml
+    after, whisper_url, number = dial.groups()
+    # reception, from the directory: its SIP address before a phone number
+    assert number == "sip:recepcion1@pbx.clinicadentalsonrisa.example"
+    assert after == f"http://testserver/hooks/{account_id}?turn=2&amp;dialed=1"
+    assert "<Gather" not in xml  # the caller is being connected, not asked again
+
+    # the person who picks up hears the intake summary first; Twilio signs that request too
+    path = whisper_url.removeprefix("http://testserver")
+    params = {"CallSid": "CA" + "2" * 32, "AccountSid": SID}
+    sig = signature.compute(TOKEN, whisper_url, {k: [v] for k, v in params.items()})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig}
+    heard = await client.post(path, content=urlencode(params).encode(), headers=headers)
+    assert heard.status_code == 200 and "<Say" in heard.text
+    assert CALLER in heard.text or "García" in heard.text or "persona" in heard.text
+    forged = await client.post(path, content=urlencode(params).encode(),
+                               headers={**headers, "X-Twilio-Signature": "bad"})  # fmt: skip
+    assert forged.status_code == 403
+
+    # nobody answered: the caller is told, and the hand-off stays for a call back
+    r = await _call(client, account_id, "turn=2&dialed=1", DialCallStatus="no-answer")
+    assert "<Hangup/>" in r.text and "Le llamaremos" in r.text
+    r = await _call(client, account_id, "turn=2&dialed=1", DialCallStatus="completed")
+    assert r.text.endswith("<Response><Hangup/></Response>")
+
+
+def test_the_transfer_target_is_the_person_asked_for_else_the_queue() -> None:
+    from centralita.receptionist.runtime import transfer_target
+    from centralita.tenants.config.checks import check_document
+
+    doc = demo_document("clinica-dental-sonrisa")
+    check_document(doc)  # phone numbers to E.164, as an applied tenant has them
+    garcia = next(m for m in doc.staff if m.key == "garcia")
+    assert transfer_target(doc, "garcia", None) == (garcia.sip or garcia.phone)
+    assert (
+        transfer_target(doc, None, "recepcion") == "sip:recepcion1@pbx.clinicadentalsonrisa.example"
+    )
+    nobody = doc.model_copy(update={"staff": []})
+    assert transfer_target(nobody, "garcia", "recepcion") is None

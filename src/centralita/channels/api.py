@@ -70,3 +70,36 @@ async def verify_hook(account_id: str, request: Request, container: ContainerDep
     )
     answer = handshake(inbound, config)
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+@router.post(
+    "/hooks/{account_id}/whisper/{handoff_id}",
+    summary="What a person putting a call through hears first: the intake summary (TwiML)",
+    responses={403: {}, 404: {}},
+)
+async def whisper_hook(
+    account_id: str, handoff_id: str, request: Request, container: ContainerDep
+) -> Response:
+    from centralita.channels.twilio.voice import whisper_twiml
+    from centralita.receptionist.runtime import whisper_summary
+
+    body = await request.body()
+    inbound = HttpInbound(
+        method="POST",
+        url=public_url(request, container.settings.public_base_url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        query=dict(request.query_params),
+    )
+    async with container.sessions() as session:
+        target = await channels_service.get_for_ingress(session, account_id=account_id[:64])
+        config = channels_service.to_config(target.account)
+        adapter = container.adapters.get(config.provider)
+        if adapter is None or not getattr(adapter, "answers_inline", lambda _: False)(config):
+            raise NotFound(f"channel account {account_id} does not take calls")
+        adapter.verify(inbound, config)  # the provider's signature, as for every hook
+        found = await whisper_summary(session, tenant_id=config.tenant_id, handoff_id=handoff_id)
+    if found is None:
+        raise NotFound(f"hand-off {handoff_id} not found")
+    answer = whisper_twiml(*found)
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)

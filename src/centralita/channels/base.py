@@ -126,6 +126,10 @@ class Spoken:
     language: str
     end_call: bool = False
     notice: tuple[str, ...] = ()
+    # a person to connect the caller to after the words: an E.164 number or a SIP URI, and
+    # the id the callee's whisper (the intake summary) is fetched by
+    dial: str | None = None
+    whisper_id: str | None = None
 
 
 @dataclass(frozen=True)

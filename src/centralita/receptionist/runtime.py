@@ -768,9 +768,59 @@ def voice_responder(container: Container) -> Any:
             hold = {"es": "Un momento, por favor.", "en": "One moment, please."}[language]
             return Spoken((hold,), language)
         ended = conversation.status == "closed"  # spam, or the caller said goodbye
-        return Spoken(tuple(outcome.replies), language, end_call=ended)
+        dial = whisper_id = None
+        if "Handoff" in outcome.actions and not ended:
+            handoff = await session.scalar(
+                select(Handoff)
+                .where(Handoff.tenant_id == tenant.id, Handoff.conversation_id == conversation.id)
+                .order_by(Handoff.requested_at.desc(), Handoff.id.desc())
+                .limit(1)
+            )
+            if handoff is not None:
+                dial = transfer_target(doc, handoff.staff_key, handoff.queue_key)
+                whisper_id = handoff.id if dial else None
+        return Spoken(
+            tuple(outcome.replies), language, end_call=ended, dial=dial, whisper_id=whisper_id
+        )
 
     return respond
+
+
+def transfer_target(
+    doc: TenantDocument, staff_key: str | None, queue_key: str | None
+) -> str | None:
+    """Whom a call is put through to: the staff member asked for, else the first person in
+    the directory with a number whose skills serve the queue. SIP before a phone number. Until
+    the ACD (issue 5) knows who is free, this is the directory's order."""
+
+    def reachable(member: Any) -> str | None:
+        found = member.sip or member.phone
+        return str(found) if found else None
+
+    if staff_key:
+        for member in doc.staff:
+            if member.key == staff_key and reachable(member):
+                return reachable(member)
+    queue = next((q for q in doc.queues if q.key == queue_key), None)
+    wanted = set(queue.skills) if queue is not None else set()
+    for member in doc.staff:
+        if reachable(member) and (not wanted or wanted & set(member.skills)):
+            return reachable(member)
+    return None
+
+
+async def whisper_summary(
+    session: AsyncSession, *, tenant_id: str, handoff_id: str
+) -> tuple[str, str] | None:
+    """The hand-off's intake summary and its language, for the callee's whisper."""
+    handoff = await session.scalar(
+        select(Handoff).where(Handoff.tenant_id == tenant_id, Handoff.id == handoff_id[:64])
+    )
+    if handoff is None:
+        return None
+    conversation = await session.get(Conversation, handoff.conversation_id)
+    language = (conversation.language if conversation else None) or "es"
+    return handoff.summary or handoff.reason, language
 
 
 async def _replies_to(session: AsyncSession, message: Message) -> list[str]:

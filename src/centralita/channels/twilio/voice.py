@@ -43,6 +43,10 @@ _REPROMPT = {
     "es": "¿Sigue ahí? Dígame en qué puedo ayudarle.",
     "en": "Are you still there? How can I help?",
 }
+_NOBODY = {
+    "es": "Ahora mismo no hay nadie disponible. Le llamaremos en cuanto sea posible. Adiós.",
+    "en": "Nobody is available right now. We will call you back as soon as we can. Goodbye.",
+}
 _GOODBYE = {"es": "Gracias por llamar. Adiós.", "en": "Thank you for calling. Goodbye."}
 MAX_SILENCES = 2
 
@@ -68,6 +72,11 @@ def parse_voice(
         raise MalformedRequest("silent: a number from 0 to 10")
     speech = (_one(form, "SpeechResult") or "").strip()
     base = {"call_sid": call, "call_status": status}
+    if query.get("dialed") == "1":
+        dial_status = _one(form, "DialCallStatus") or ""
+        return _message(call, f"{call}:dialed:{turn or 0}", caller, "", "event",
+                        {**base, "event": "dialed", "dial_status": dial_status,
+                         "dial_duration": _one(form, "DialCallDuration")}, account)  # fmt: skip
     if turn is not None and speech:
         confidence = _one(form, "Confidence")
         return _message(call, f"{call}:{turn}", caller, speech, "text",
@@ -124,6 +133,12 @@ def twiml(
     event = meta.get("event")
     if message is None or event == "ended":
         return _xml("<Response></Response>")
+    if event == "dialed":
+        language = spoken.language if spoken else _language_of(account)
+        if meta.get("dial_status") == "completed":
+            return _xml("<Response><Hangup/></Response>")
+        sorry = _NOBODY[language]
+        return _xml(f"<Response>{_say(sorry, _voice(account, language))}<Hangup/></Response>")
     language = spoken.language if spoken else _language_of(account)
     voice = _voice(account, language)
     notice = "".join(_say(t, voice) for t in (spoken.notice if spoken else ()))
@@ -141,6 +156,8 @@ def twiml(
     said = "".join(_say(t, voice) for t in texts)
     if spoken is not None and spoken.end_call:
         return _xml(f"<Response>{notice}{said}<Hangup/></Response>")
+    if spoken is not None and spoken.dial:
+        return _xml(f"<Response>{notice}{said}{_dial(spoken, hook_url, next_turn)}</Response>")
     action = f"{hook_url}?turn={next_turn}"
     gather = (
         f'<Gather input="speech" action={quoteattr(action)} method="POST" '
@@ -149,6 +166,25 @@ def twiml(
     # no speech at all: Twilio goes on to the Redirect, which comes back as a silent turn
     redirect = f'<Redirect method="POST">{escape(f"{action}&silent={silent}")}</Redirect>'
     return _xml(f"<Response>{notice}{gather}{redirect}</Response>")
+
+
+def _dial(spoken: Spoken, hook_url: str, turn: int) -> str:
+    """Connect the caller; the callee first hears the intake summary (the whisper)."""
+    target = spoken.dial or ""
+    after = f"{hook_url}?turn={turn}&dialed=1"
+    whisper = f"{hook_url}/whisper/{spoken.whisper_id}" if spoken.whisper_id else ""
+    url = f' url={quoteattr(whisper)} method="POST"' if whisper else ""
+    noun = "Sip" if target.startswith(("sip:", "sips:")) else "Number"
+    return (
+        f'<Dial action={quoteattr(after)} method="POST" timeout="25">'
+        f"<{noun}{url}>{escape(target)}</{noun}></Dial>"
+    )
+
+
+def whisper_twiml(summary: str, language: str) -> HttpOutbound:
+    """What the person who picks up hears before the caller is connected."""
+    voice = _VOICES.get(language, "es-ES")
+    return _xml(f"<Response>{_say(summary, voice)}</Response>")
 
 
 def _voice(account: AccountConfig, language: str) -> str:
