@@ -12,8 +12,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.channels.stand_in import JsonHandler, serve
 
 
 @dataclass
@@ -27,28 +29,16 @@ class FakeGraph:
 
 
 def _handler(state: FakeGraph) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            return
-
-        def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def _error(self, status: int, code: int, message: str) -> None:
-            self._reply(
+            self.reply(
                 status,
                 {"error": {"message": message, "type": "OAuthException", "code": code,
                            "fbtrace_id": "A" + secrets.token_hex(8)}},
             )  # fmt: skip
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
+            raw = self.read_body()
             if self.headers.get("Authorization") != f"Bearer {state.token}":
                 self._error(401, 190, "Invalid OAuth access token.")
                 return
@@ -67,7 +57,7 @@ def _handler(state: FakeGraph) -> type[BaseHTTPRequestHandler]:
             wamid = "wamid." + secrets.token_hex(12)
             with state.lock:
                 state.sent.append({"id": wamid, "path": self.path, **data})
-            self._reply(
+            self.reply(
                 200,
                 {"messaging_product": "whatsapp",
                  "contacts": [{"input": data["to"], "wa_id": data["to"]}],
@@ -79,13 +69,7 @@ def _handler(state: FakeGraph) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_graph(phone_number_id: str, token: str) -> Iterator[FakeGraph]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = FakeGraph(f"http://127.0.0.1:{server.server_address[1]}", phone_number_id, token)
-    server.RequestHandlerClass = _handler(state)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    state = FakeGraph("", phone_number_id, token)
+    with serve(lambda _: _handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -9,15 +9,16 @@ Message resource as JSON (``sid`` "SM" + 32 hex, ``status`` "queued"), or an err
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.channels.stand_in import JsonHandler, serve
 
 
 @dataclass
@@ -32,39 +33,27 @@ class FakeTwilio:
 
 
 def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet
-            return
-
-        def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
+            raw = self.read_body().decode()
             expected_path = f"/2010-04-01/Accounts/{state.account_sid}/Messages.json"
             auth = self.headers.get("Authorization", "")
             token = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
             if auth != f"Basic {token}":
-                self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
                 return
             if self.path != expected_path:
-                self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                self.reply(404, {"code": 20404, "message": "not found", "status": 404})
                 return
             with state.lock:
                 failure = state.failures.pop(0) if state.failures else None
             if failure is not None:
                 status, code, message = failure
-                self._reply(status, {"code": code, "message": message, "status": status})
+                self.reply(status, {"code": code, "message": message, "status": status})
                 return
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
             if not form.get("To") or not form.get("From") or "Body" not in form:
-                self._reply(
+                self.reply(
                     400,
                     {"code": 21604, "message": "A 'To' phone number is required.", "status": 400},
                 )
@@ -72,7 +61,7 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             sid = "SM" + secrets.token_hex(16)
             with state.lock:
                 state.sent.append({"sid": sid, **form})
-            self._reply(
+            self.reply(
                 201,
                 {
                     "sid": sid,
@@ -90,13 +79,7 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwilio]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = FakeTwilio(f"http://127.0.0.1:{server.server_address[1]}", account_sid, auth_token)
-    server.RequestHandlerClass = _handler(state)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    state = FakeTwilio("", account_sid, auth_token)
+    with serve(lambda _: _handler(state)) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

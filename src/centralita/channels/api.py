@@ -21,20 +21,24 @@ def public_url(request: Request, base: str) -> str:
     return url
 
 
+async def _inbound(request: Request, base: str) -> HttpInbound:
+    """The request as adapters see it: plain data, the URL the provider signed."""
+    return HttpInbound(
+        method=request.method,
+        url=public_url(request, base),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+        query=dict(request.query_params),
+    )
+
+
 @router.post(
     "/hooks/{account_id}",
     summary="Inbound webhook of one channel account",
     responses={400: {}, 403: {}, 404: {}, 413: {}, 422: {}},
 )
 async def inbound_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
-    body = await request.body()
-    inbound = HttpInbound(
-        method=request.method,
-        url=public_url(request, container.settings.public_base_url),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        query=dict(request.query_params),
-    )
+    inbound = await _inbound(request, container.settings.public_base_url)
     from centralita.receptionist.runtime import voice_responder
 
     outcome = await ingest(
@@ -61,13 +65,7 @@ async def verify_hook(account_id: str, request: Request, container: ContainerDep
     handshake = getattr(adapter, "handshake", None)
     if handshake is None:
         raise NotFound(f"channel account {account_id} has no verification handshake")
-    inbound = HttpInbound(
-        method="GET",
-        url=public_url(request, container.settings.public_base_url),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=b"",
-        query=dict(request.query_params),
-    )
+    inbound = await _inbound(request, container.settings.public_base_url)
     answer = handshake(inbound, config)
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
 
@@ -83,14 +81,7 @@ async def whisper_hook(
     from centralita.channels.twilio.voice import whisper_twiml
     from centralita.receptionist.runtime import whisper_summary
 
-    body = await request.body()
-    inbound = HttpInbound(
-        method="POST",
-        url=public_url(request, container.settings.public_base_url),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
-        query=dict(request.query_params),
-    )
+    inbound = await _inbound(request, container.settings.public_base_url)
     async with container.sessions() as session:
         target = await channels_service.get_for_ingress(session, account_id=account_id[:64])
         config = channels_service.to_config(target.account)

@@ -5,6 +5,7 @@ The core asks what a channel *can* do (``Capabilities``), never which provider i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -136,6 +137,26 @@ class Spoken:
 class ParsedRequest:
     messages: tuple[InboundMessage, ...] = ()
     statuses: tuple[DeliveryStatus, ...] = ()
+
+
+# A problem with a channel account's entry in the tenant file: the path below the entry
+# (("settings", "account_sid")) and what is wrong. Each provider folder has a ``config.py``.
+ConfigProblem = tuple[tuple[str, ...], str]
+
+
+class TransientSendError(Exception):
+    """The provider could not take an outbound message now (5xx, 429, network): the delivery
+    counts the attempt and the outbox tries again later. A final refusal is a ``SendResult``
+    with status ``failed`` instead."""
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A provider's JSON response body as a dict; anything else (HTML, empty, a list) as {}."""
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class SignatureError(Exception):

@@ -95,11 +95,11 @@ async def _ingest_once(
             await conversations_outbound.record_delivery_status(
                 session, account=config, status=status
             )
-        inline = getattr(adapter, "answers_inline", None)
-        if inline is not None and inline(config):
-            spoken = await responder(session, results) if responder is not None else None
+        inline = bool(getattr(adapter, "answers_inline", lambda _: False)(config))
+        if inline and responder is not None:
             # the answer commits with the message: a retried webhook finds it answered
-    if inline is not None and inline(config):
+            spoken = await responder(session, results)
+    if inline:
         answer = adapter.acknowledge_spoken(parsed, config, spoken)  # type: ignore[attr-defined]
         return IngressOutcome(answer, tuple(results))
     return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))

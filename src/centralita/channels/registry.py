@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from centralita.channels.base import ChannelAdapter
+from centralita.channels.base import ChannelAdapter, ConfigProblem
+from centralita.channels.meta import config as meta_config
 from centralita.channels.meta.whatsapp import WhatsAppCloudAdapter
 from centralita.channels.simulator.adapter import SimulatorAdapter
-from centralita.channels.twilio.sms import TwilioSmsAdapter
+from centralita.channels.twilio import config as twilio_config
+from centralita.channels.twilio.sms import TwilioAdapter
+
+ConfigCheck = Callable[[str, Mapping[str, object], bool], list[ConfigProblem]]
+# What each provider needs of its accounts in the tenant file; providers not listed need
+# nothing beyond the schema.
+CONFIG_CHECKS: dict[str, ConfigCheck] = {
+    "twilio": twilio_config.problems,
+    "meta": meta_config.problems,
+}
 
 
 def default_adapters(*, public_base_url: str = "") -> dict[str, ChannelAdapter]:
@@ -15,7 +25,7 @@ def default_adapters(*, public_base_url: str = "") -> dict[str, ChannelAdapter]:
     callbacks are requested there)."""
     adapters: list[ChannelAdapter] = [
         SimulatorAdapter(),
-        TwilioSmsAdapter(public_base_url=public_base_url),
+        TwilioAdapter(public_base_url=public_base_url),
         WhatsAppCloudAdapter(),
     ]
     return {a.provider: a for a in adapters}

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from centralita.channels import service as channels_service
 from centralita.channels.base import SENDER_ADDRESS_KIND, Address, ChannelKind, OutboundMessage
 from centralita.contacts.models import ContactAddress
 from centralita.conversations import outbound as conversations_outbound
+from centralita.conversations import service as conversations_service
 from centralita.conversations.models import Message
-from centralita.core.clock import as_utc
 from centralita.events.envelope import Envelope
 
 if TYPE_CHECKING:
@@ -25,19 +23,6 @@ log = logging.getLogger(__name__)
 # A message the provider keeps refusing for now (5xx, timeouts) becomes "failed" after this
 # many tries, with the last error: with the relay's backoff that is about four minutes.
 MAX_DELIVERY_ATTEMPTS = 8
-
-
-async def _last_inbound_at(session: AsyncSession, message: Message) -> datetime | None:
-    """When the contact last wrote to us on this channel account."""
-    found = await session.scalar(
-        select(func.max(Message.created_at)).where(
-            Message.tenant_id == message.tenant_id,
-            Message.contact_id == message.contact_id,
-            Message.channel_account_id == message.channel_account_id,
-            Message.direction == "inbound",
-        )
-    )
-    return as_utc(found) if found is not None else None
 
 
 async def deliver_outbound(container: Container, envelope: Envelope) -> None:
@@ -78,10 +63,14 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
         metadata: dict[str, object] = {}
         if message.channel == ChannelKind.WHATSAPP:
             # the customer-service window: the adapter refuses free text outside it
-            metadata = {
-                "now": container.clock(),
-                "last_inbound_at": await _last_inbound_at(session, message),
-            }
+            last = await conversations_service.last_inbound(
+                session,
+                tenant_id=message.tenant_id,
+                contact_id=message.contact_id,
+                channel=message.channel,
+                channel_account_id=message.channel_account_id,
+            )
+            metadata = {"now": container.clock(), "last_inbound_at": last[1] if last else None}
         try:
             result = await adapter.send(
                 OutboundMessage(

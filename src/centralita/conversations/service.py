@@ -330,24 +330,38 @@ async def whatsapp_window(
     conversation = await get_conversation(
         session, tenant_id=tenant_id, conversation_id=conversation_id
     )
-    row = (
-        await session.execute(
-            select(Message.channel_account_id, Message.created_at)
-            .where(
-                Message.tenant_id == tenant_id,
-                Message.contact_id == conversation.contact_id,
-                Message.channel == "whatsapp",
-                Message.direction == "inbound",
-            )
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(1)
-        )
-    ).first()
-    if row is None:
+    found = await last_inbound(
+        session, tenant_id=tenant_id, contact_id=conversation.contact_id, channel="whatsapp"
+    )
+    if found is None:
         return WindowState(None, None, None, False)
-    last = as_utc(row[1])
+    account_id, last = found
     closes = last + WHATSAPP_WINDOW
-    return WindowState(row[0], last, closes, as_utc(now) < closes)
+    return WindowState(account_id, last, closes, as_utc(now) < closes)
+
+
+async def last_inbound(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    channel: str,
+    channel_account_id: str | None = None,
+) -> tuple[str | None, datetime] | None:
+    """The channel account and time of the contact's latest message to us on ``channel``
+    (on one account when given), or None."""
+    stmt = select(Message.channel_account_id, Message.created_at).where(
+        Message.tenant_id == tenant_id,
+        Message.contact_id == contact_id,
+        Message.channel == channel,
+        Message.direction == "inbound",
+    )
+    if channel_account_id is not None:
+        stmt = stmt.where(Message.channel_account_id == channel_account_id)
+    row = (
+        await session.execute(stmt.order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    ).first()
+    return (row[0], as_utc(row[1])) if row is not None else None
 
 
 async def list_conversations(

@@ -41,6 +41,8 @@ from centralita.channels.base import (
     ParsedRequest,
     SendResult,
     SignatureError,
+    TransientSendError,
+    json_object,
 )
 from centralita.channels.meta import signature
 
@@ -51,10 +53,6 @@ SEND_TIMEOUT_SECONDS = 15.0
 WINDOW_HOURS = 24
 _MEDIA = ("image", "audio", "video", "document", "sticker")
 _STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
-
-
-class TransientSendError(Exception):
-    """The Graph API could not take the message now: try again later."""
 
 
 def _dict(value: Any, where: str) -> dict[str, Any]:
@@ -265,7 +263,7 @@ class WhatsAppCloudAdapter:
                 )
         except httpx.HTTPError as exc:
             raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
-        body = _json(response)
+        body = json_object(response.content)
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientSendError(f"HTTP {response.status_code}: {_describe(body)}")
         if response.status_code >= 400:
@@ -279,14 +277,6 @@ class WhatsAppCloudAdapter:
         if not wamid:
             raise TransientSendError("the response has no message id")
         return SendResult(str(wamid), "sent")
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _describe(payload: dict[str, Any]) -> str:

@@ -1,5 +1,7 @@
 """Twilio-compatible SMS: inbound webhook, outbound Messages REST API, status callbacks.
 
+``TwilioAdapter`` serves the provider's voice accounts too, through ``voice.py``.
+
 Account (tenant YAML ``channels``): ``provider: twilio``, ``kind: sms``, ``address`` our number
 in E.164, ``secret`` the auth token (it signs the webhooks and authenticates API calls), and
 ``settings.account_sid``; ``settings.api_base_url`` points the REST calls elsewhere (a
@@ -17,7 +19,6 @@ stored.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,6 +39,8 @@ from centralita.channels.base import (
     SendResult,
     SignatureError,
     Spoken,
+    TransientSendError,
+    json_object,
 )
 from centralita.channels.twilio import signature, voice
 
@@ -61,16 +64,14 @@ _STATUSES = {
 }
 
 
-class TransientSendError(Exception):
-    """The provider could not take the message now (5xx, 429, network): try again later."""
-
-
 def _one(form: dict[str, list[str]], name: str) -> str | None:
     values = form.get(name)
     return values[0] if values else None
 
 
-class TwilioSmsAdapter:
+class TwilioAdapter:
+    """SMS accounts (this module) and voice accounts (``voice.py``), by the account's kind."""
+
     provider = "twilio"
     capabilities = Capabilities(media=True, max_text_length=MAX_BODY)
 
@@ -194,7 +195,7 @@ class TwilioSmsAdapter:
                 )
         except httpx.HTTPError as exc:
             raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
-        payload = _json(response)
+        payload = json_object(response.content)
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientSendError(f"HTTP {response.status_code}: {_describe(payload)}")
         if response.status_code >= 400:
@@ -206,14 +207,6 @@ class TwilioSmsAdapter:
             raise TransientSendError("the response has no sid")
         status = _STATUSES.get(str(payload.get("status") or "queued"), "queued")
         return SendResult(provider_id, "sent" if status == "queued" else status)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _describe(payload: dict[str, Any]) -> str:

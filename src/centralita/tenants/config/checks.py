@@ -6,8 +6,7 @@ the tenant's country and rewritten as E.164.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import holidays as holidays_lib
 from pydantic_core import ErrorDetails
@@ -166,61 +165,18 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
     return problems
 
 
-# SMS, and voice turn by turn (docs/channels.md).
-_TWILIO_KINDS = frozenset({"sms", "voice"})
-
-
 def _check_providers(doc: TenantDocument) -> list[Problem]:
-    """What each provider's adapter needs from its channel account."""
+    """What each provider's adapter needs from its channel account (channels/*/config.py)."""
+    from centralita.channels.registry import CONFIG_CHECKS
+
     problems: list[Problem] = []
     for i, channel in enumerate(doc.channels):
-        if channel.provider == "meta":
-            problems += _check_meta(i, channel.kind, channel.settings)
+        check = CONFIG_CHECKS.get(channel.provider)
+        if check is None:
             continue
-        if channel.provider != "twilio":
-            continue
-        if channel.kind not in _TWILIO_KINDS:
-            problems.append(
-                (
-                    ("channels", i, "kind"),
-                    f"twilio supports {', '.join(sorted(_TWILIO_KINDS))} here",
-                )
-            )
-        sid = channel.settings.get("account_sid")
-        if not isinstance(sid, str) or not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
-            problems.append(
-                (
-                    ("channels", i, "settings", "account_sid"),
-                    "required: AC followed by 32 hex digits",
-                )
-            )
-        base = channel.settings.get("api_base_url")
-        if base is not None and (
-            not isinstance(base, str) or not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", base)
-        ):
-            problems.append(
-                (
-                    ("channels", i, "settings", "api_base_url"),
-                    "an http(s) URL, e.g. https://api.twilio.com",
-                )
-            )
-        if channel.secret is None and channel.secret_env is None:
-            problems.append((("channels", i, "secret_env"), "the auth token: secret or secret_env"))
-    return problems
-
-
-def _check_meta(i: int, kind: str, settings: Mapping[str, object]) -> list[Problem]:
-    problems: list[Problem] = []
-    if kind != "whatsapp":
-        problems.append((("channels", i, "kind"), "meta serves whatsapp"))
-    for name in ("verify_token", "access_token_env", "graph_api_url", "graph_api_version"):
-        if name in settings and not isinstance(settings[name], str):
-            problems.append((("channels", i, "settings", name), "a string"))
-    env = settings.get("access_token_env")
-    if isinstance(env, str) and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env):
-        problems.append(
-            (("channels", i, "settings", "access_token_env"), "an environment variable name")
-        )
+        has_secret = channel.secret is not None or channel.secret_env is not None
+        for where, message in check(channel.kind, channel.settings, has_secret):
+            problems.append((("channels", i, *where), message))
     return problems
 
 
