@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from centralita.channels.base import ChannelAdapter
 from centralita.channels.registry import AdapterRegistry, default_adapters
 from centralita.config import Settings
+from centralita.core.blobs import BlobStore
 from centralita.core.clock import utcnow
 from centralita.db.engine import make_engine, make_sessionmaker
 from centralita.events.bus import EventBus, InProcessBus, RedisStreamBus
@@ -33,6 +34,7 @@ class Container:
     bus: EventBus
     relay: OutboxRelay
     adapters: AdapterRegistry
+    blobs: BlobStore
     run_workers: bool = True
     clock: Callable[[], datetime] = utcnow  # tests fix it; everything time-based asks it
     _nlu: Any = None
@@ -116,6 +118,7 @@ def build_container(
         adapters=AdapterRegistry(
             adapters or default_adapters(public_base_url=settings.public_base_url)
         ),
+        blobs=BlobStore(settings.data_dir / "files"),
         run_workers=run_workers,
     )
     if subscribe:
