@@ -47,6 +47,7 @@ async def inbound_hook(account_id: str, request: Request, container: ContainerDe
         account_id=account_id[:64],
         request=inbound,
         responder=voice_responder(container),
+        blobs=container.blobs,
     )
     ack = outcome.response
     return Response(ack.body, status_code=ack.status, media_type=ack.content_type)

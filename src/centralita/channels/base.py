@@ -38,6 +38,9 @@ class Capabilities:
     templates: bool = False
     media: bool = False
     max_text_length: int = 4096
+    # The provider's default sending pace per account; an account's ``rate_per_second``
+    # setting overrides it. None: no limit of our own.
+    max_messages_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,16 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that arrived inside the request (an email attachment). Ingest stores the bytes
+    in the tenant's file store and keeps only their description in the message."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """One customer message, provider-neutral."""
 
@@ -90,6 +103,11 @@ class InboundMessage:
     language: str | None = None
     thread_key: str | None = None  # e.g. an email References chain or a call id
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Email threading: the Message-IDs this message answers (In-Reply-To first, then
+    # References, newest first) and its subject; other channels leave them empty.
+    references: tuple[str, ...] = ()
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,11 +118,45 @@ class DeliveryStatus:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One answer the customer can pick: a reply button or a list row where the channel has
+    them, a numbered line of text where it does not."""
+
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """A message template approved at the provider, with its body parameters in order."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     message_id: str
     to: Address
     text: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Only for channels whose capabilities have ``buttons`` / ``templates``; the core turns
+    # choices into numbered lines (``text_with_choices``) for the others.
+    choices: tuple[Choice, ...] = ()
+    template: TemplateRef | None = None
+
+
+def text_with_choices(text: str, choices: tuple[Choice, ...]) -> str:
+    """The choices as numbered lines under the text, for channels without buttons."""
+    if not choices:
+        return text
+    lines = [
+        f"{n}. {c.title}" + (f" ({c.description})" if c.description else "")
+        for n, c in enumerate(choices, start=1)
+    ]
+    return "\n".join([text, "", *lines]) if text else "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -115,6 +167,9 @@ class SendResult:
     provider_message_id: str
     status: str = "sent"
     error: str | None = None
+    # What the provider was actually sent when it differs from what was asked, e.g. the
+    # re-engagement template instead of free text; kept in the message's metadata.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +214,20 @@ def json_object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(frozen=True)
+class FetchedMedia:
+    """A customer's file fetched from the provider (``MediaSource.fetch_media``)."""
+
+    data: bytes
+    content_type: str
+    filename: str | None = None
+
+
+class MediaRefused(Exception):
+    """The provider's file will not be stored (unsupported type, too large, gone, corrupt):
+    final, and the reason is kept on the message. Anything else raised is retried."""
+
+
 class SignatureError(Exception):
     """The request is not from the provider: answer 403 and store nothing."""
 
@@ -184,3 +253,16 @@ class ChannelAdapter(Protocol):
 
     async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
         """Deliver one outbound message through the provider."""
+
+
+class MediaSource(Protocol):
+    """An adapter that can fetch the files customers send (``capabilities.media``)."""
+
+    async def fetch_media(
+        self, media: Mapping[str, Any], account: AccountConfig, *, max_bytes: int
+    ) -> FetchedMedia:
+        """Fetch the file a parsed message described in ``metadata["media"]``.
+
+        Raise ``MediaRefused`` for a final refusal (unsupported type, more than
+        ``max_bytes``, gone), ``TransientSendError`` when the provider may succeed later.
+        """

@@ -7,7 +7,7 @@ The acknowledgement is built only after the transaction commits, so a provider n
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralita.channels import service as channels_service
-from centralita.channels.base import HttpInbound, HttpOutbound
+from centralita.channels.base import HttpInbound, HttpOutbound, InboundMessage
 from centralita.channels.registry import AdapterRegistry
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.service import ReceiveResult
-from centralita.core.errors import NotFound
+from centralita.core.blobs import BlobStore
+from centralita.core.errors import InvalidInput, NotFound
 from centralita.receptionist.nlu.language import Language
 
 
@@ -43,6 +44,7 @@ async def ingest(
     account_id: str,
     request: HttpInbound,
     responder: Responder | None = None,
+    blobs: BlobStore | None = None,
 ) -> IngressOutcome:
     """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``.
 
@@ -52,7 +54,12 @@ async def ingest(
     for attempt in (1, 2):
         try:
             return await _ingest_once(
-                sessions, adapters, account_id=account_id, request=request, responder=responder
+                sessions,
+                adapters,
+                account_id=account_id,
+                request=request,
+                responder=responder,
+                blobs=blobs,
             )
         except IntegrityError:
             if attempt == 2:
@@ -67,6 +74,7 @@ async def _ingest_once(
     account_id: str,
     request: HttpInbound,
     responder: Responder | None = None,
+    blobs: BlobStore | None = None,
 ) -> IngressOutcome:
     spoken: Any = None
     async with sessions() as session, session.begin():
@@ -82,6 +90,8 @@ async def _ingest_once(
         default_language: Language = "en" if target.locale == "en" else "es"
         results = []
         for inbound in parsed.messages:
+            if inbound.attachments:
+                inbound = store_attachments(inbound, tenant_id=config.tenant_id, blobs=blobs)
             results.append(
                 await conversations_service.receive_inbound(
                     session,
@@ -103,3 +113,34 @@ async def _ingest_once(
         answer = adapter.acknowledge_spoken(parsed, config, spoken)  # type: ignore[attr-defined]
         return IngressOutcome(answer, tuple(results))
     return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))
+
+
+def store_attachments(
+    inbound: InboundMessage, *, tenant_id: str, blobs: BlobStore | None
+) -> InboundMessage:
+    """Move the attachments' bytes into the file store; the message keeps their description.
+
+    A file the store refuses (too large) is described with the reason instead: the customer's
+    words are never lost because of what they attached.
+    """
+    described: list[dict[str, object]] = []
+    for item in inbound.attachments:
+        if blobs is None:
+            described.append(
+                {"filename": item.filename, "content_type": item.content_type,
+                 "size": len(item.data), "error": "no file store configured"}
+            )  # fmt: skip
+            continue
+        try:
+            stored = blobs.put(
+                tenant_id, item.data, content_type=item.content_type, filename=item.filename
+            )
+        except InvalidInput as exc:
+            described.append(
+                {"filename": item.filename, "content_type": item.content_type,
+                 "size": len(item.data), "error": str(exc)}
+            )  # fmt: skip
+        else:
+            described.append(stored.as_meta())
+    metadata = {**inbound.metadata, "attachments": described}
+    return replace(inbound, attachments=(), metadata=metadata)
