@@ -1,8 +1,9 @@
 """The baseline for benchmarks/ingest.py: a raw ASGI callable that reads the body and acks it.
 
-It parses the JSON body and echoes its id, as the simulator adapter's acknowledgement does,
-and is served by uvicorn with the settings `centralita serve` uses. The gap between this and
-the real server is what Centralita itself costs per message.
+It parses the body as its content type says (JSON, or a form as Twilio posts) and echoes its
+id, as the adapters' acknowledgements do, and is served by uvicorn with the settings
+`centralita serve` uses. The gap between this and the real server is what Centralita itself
+costs per message.
 
     python benchmarks/bare_asgi.py --port 8001
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import uvicorn
 
@@ -35,10 +37,18 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
+    headers = dict(scope.get("headers") or [])
     try:
-        ids = [json.loads(body)["id"]] if body else []
+        if headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+            form = parse_qs(body.decode(), strict_parsing=True)
+            ids = (form.get("MessageSid") or form.get("CallSid") or [])[:1]
+            if not ids:
+                raise KeyError("no id")
+        else:
+            data = json.loads(body) if body else {}
+            ids = [data["id"] if "id" in data else data["entry"][0]["id"]] if data else []
         status, payload = 200, json.dumps({"accepted": ids}).encode()
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):
         status, payload = 400, b'{"title":"bad request"}'
     await send(
         {

@@ -1,7 +1,14 @@
-"""Ingest benchmark: signed simulator messages into `centralita serve`, against bare ASGI.
+"""Ingest benchmark: signed provider webhooks into `centralita serve`, against bare ASGI.
 
     .venv/bin/python benchmarks/ingest.py [--messages N] [--concurrency C]
-                                          [--backends sqlite,postgresql] [--no-docs]
+                                          [--backends sqlite,postgresql]
+                                          [--channels simulator,sms,voice,whatsapp] [--no-docs]
+
+Every channel is driven in its provider's own wire format with its signature checked
+(X-Simulator-Signature, X-Twilio-Signature, X-Hub-Signature-256), built by the drivers of the
+channel contract suite (tests/channels/contract.py). Voice answers inside the webhook, so its
+figure includes a whole receptionist turn (NLU, dialogue, TwiML); the other channels answer
+through the outbox after the 2xx. Replies go to local stand-ins of the provider APIs.
 
 For each backend it makes a throw-away database, seeds a tenant with a simulator account,
 starts `centralita serve` (workers on, as in production) pinned to CPU 0 with taskset, and
@@ -29,8 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support and tests.simulator_client
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from tests.channels.contract import (  # noqa: E402
+    Driver,
+    TwilioSmsDriver,
+    TwilioVoiceDriver,
+    WhatsAppDriver,
+)
+from tests.channels.fake_graph import fake_graph  # noqa: E402
+from tests.channels.fake_twilio import fake_twilio  # noqa: E402
 from tests.simulator_client import simulator_request  # noqa: E402
 from tests.support.live_server import (  # noqa: E402
     ServerProcess,
@@ -41,7 +56,9 @@ from tests.support.live_server import (  # noqa: E402
     seed_tenant,
 )
 
+from centralita.channels.models import ChannelAccount  # noqa: E402
 from centralita.conversations.models import Message  # noqa: E402
+from centralita.core.ids import new_id  # noqa: E402
 from centralita.events.models import OutboxEvent  # noqa: E402
 
 SERVER_CPUS = "0"
@@ -49,6 +66,9 @@ CLIENT_CPU = 1
 DOCS = ROOT / "docs" / "benchmarks.md"
 TARGETS = {"sqlite": 300, "postgresql": 1000}
 HOST = "127.0.0.1"
+CHANNELS = ("simulator", "sms", "voice", "whatsapp")
+# What the served process believes its public URL is: Twilio signs the URL it called.
+PUBLIC_BASE = "https://bench.centralita.example"
 
 Request = tuple[str, bytes, dict[str, str]]  # path, body, headers
 
@@ -83,6 +103,64 @@ def build_requests(
         )
         out.append((f"/hooks/{account_id}", body, headers))
     return out
+
+
+def channel_driver(channel: str) -> Driver:
+    driver: Driver
+    if channel == "sms":
+        driver = TwilioSmsDriver()
+    elif channel == "voice":
+        driver = TwilioVoiceDriver()
+    elif channel == "whatsapp":
+        driver = WhatsAppDriver()
+    else:
+        raise ValueError(f"no driver for channel {channel}")
+    driver.public = PUBLIC_BASE
+    return driver
+
+
+def build_channel_requests(
+    channel: str, account_id: str, n: int, *, prefix: str, repeat_share: float, seed: int
+) -> list[Request]:
+    """As ``build_requests``, in the channel's provider wire format, signed."""
+    if channel == "simulator":
+        raise ValueError("use build_requests")
+    driver = channel_driver(channel)
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        regular = rng.random() < repeat_share
+        digits = f"3469{rng.randrange(50):07d}" if regular else f"3461{i:07d}"
+        driver.customer = digits if channel == "whatsapp" else "+" + digits
+        wire = driver.inbound(account_id, f"{prefix}-{i}", f"Hola, quería pedir cita ({i})")
+        out.append((f"/hooks/{account_id}{wire.suffix}", wire.body, wire.headers))
+    return out
+
+
+def seed_accounts(url: str, tenant_id: str, stand_ins: dict[str, str]) -> dict[str, str]:
+    """One channel account per provider channel for the tenant; returns channel -> id."""
+
+    async def main() -> dict[str, str]:
+        engine = create_async_engine(url)
+        ids: dict[str, str] = {}
+        try:
+            async with engine.begin() as conn:
+                for channel, stand_in_url in stand_ins.items():
+                    config = channel_driver(channel).account(stand_in_url)
+                    ids[channel] = new_id("chn")
+                    await conn.execute(
+                        insert(ChannelAccount).values(
+                            id=ids[channel], tenant_id=tenant_id, name=f"bench-{channel}",
+                            kind=config.kind, provider=config.provider, address=config.address,
+                            secret=config.secret or "", settings=config.settings, enabled=True,
+                            created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+                        )
+                    )  # fmt: skip
+        finally:
+            await engine.dispose()
+        return ids
+
+    return asyncio.run(main())
 
 
 class Connection:
@@ -192,7 +270,9 @@ def run_baseline(
         proc.wait()
 
 
-async def count_and_drain(url: str, account_id: str, patience: float = 300) -> tuple[int, float]:
+async def count_and_drain(
+    url: str, account_id: str, patience: float = 300, *, inbound_only: bool = False
+) -> tuple[int, float]:
     """Messages stored for the account, and seconds until the outbox was fully relayed.
 
     ``patience=0`` only counts (a server without workers never drains the outbox).
@@ -201,11 +281,14 @@ async def count_and_drain(url: str, account_id: str, patience: float = 300) -> t
     start = time.monotonic()
     try:
         async with engine.connect() as conn:
-            stored = await conn.scalar(
+            query = (
                 select(func.count())
                 .select_from(Message)
                 .where(Message.channel_account_id == account_id)
             )
+            if inbound_only:  # voice stores the receptionist's spoken answers with the turn
+                query = query.where(Message.direction == "inbound")
+            stored = await conn.scalar(query)
         while time.monotonic() - start < patience:
             async with engine.connect() as conn:
                 left = await conn.scalar(
@@ -224,6 +307,7 @@ async def count_and_drain(url: str, account_id: str, patience: float = 300) -> t
 @dataclass
 class Row:
     backend: str
+    channel: str
     messages: int
     concurrency: int
     load: Load
@@ -238,40 +322,70 @@ class Row:
         return self.load.rate / self.baseline.rate
 
 
-def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> Row:
+def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> list[Row]:
     url = create_database(backend, tmp)
+    channels = [c for c in args.channels.split(",") if c]
+    rows: list[Row] = []
+    sms, wa = TwilioSmsDriver(), WhatsAppDriver()
     try:
-        warm_tenant = seed_tenant(url, tmp)
-        tenant = seed_tenant(url, tmp)
-        n = args.messages
-        seed = 1
+        with fake_twilio(sms.sid, sms.token) as twilio, fake_graph(wa.number_id, wa.token) as graph:
+            stand_ins = {"sms": twilio.url, "voice": twilio.url, "whatsapp": graph.url}
+            stand_ins = {c: u for c, u in stand_ins.items() if c in channels}
+            warm_tenant = seed_tenant(url, tmp)
+            tenant = seed_tenant(url, tmp)
+            warm_ids = seed_accounts(url, warm_tenant.tenant_id, stand_ins)
+            ids = seed_accounts(url, tenant.tenant_id, stand_ins)
+            warm_ids["simulator"], ids["simulator"] = warm_tenant.account_id, tenant.account_id
+            server = ServerProcess(
+                url, tmp, cpus=SERVER_CPUS, relay_interval=1.0, workers=not args.no_workers,
+                extra_env={"CENTRALITA_PUBLIC_BASE_URL": PUBLIC_BASE, wa.token_env: wa.token},
+            ).wait_ready()  # fmt: skip
+            try:
+                for channel in channels:
+                    rows.append(
+                        run_channel(backend, channel, args, server, url, warm_tenant.secret,
+                                    tenant.secret, warm_ids[channel], ids[channel])
+                    )  # fmt: skip
+            finally:
+                server.stop()
+    finally:
+        drop_database(url)
+    return rows
+
+
+def run_channel(
+    backend: str, channel: str, args: argparse.Namespace, server: ServerProcess, url: str,
+    warm_secret: str, secret: str, warm_account: str, account: str,
+) -> Row:  # fmt: skip
+    n, seed = args.messages, 1
+    if channel == "simulator":
         warmup = build_requests(
-            warm_tenant.account_id, warm_tenant.secret, min(200, n), prefix="warm",
+            warm_account, warm_secret, min(200, n), prefix="warm",
             repeat_share=args.repeat_share, seed=seed,
         )  # fmt: skip
         requests = build_requests(
-            tenant.account_id, tenant.secret, n, prefix="bench",
-            repeat_share=args.repeat_share, seed=seed + 1,
+            account, secret, n, prefix="bench", repeat_share=args.repeat_share, seed=seed + 1
+        )
+    else:
+        warmup = build_channel_requests(
+            channel, warm_account, min(200, n), prefix="warm",
+            repeat_share=args.repeat_share, seed=seed,
         )  # fmt: skip
-        print(f"[{backend}] baseline (bare ASGI) ...", flush=True)
-        baseline, baseline_cpu = run_baseline(requests, args.concurrency, warmup)
-        print(f"[{backend}] centralita serve ...", flush=True)
-        server = ServerProcess(
-            url, tmp, cpus=SERVER_CPUS, relay_interval=1.0, workers=not args.no_workers
-        ).wait_ready()
-        try:
-            asyncio.run(drive(server.port, warmup, args.concurrency))
-            wait = 0 if args.no_workers else 300
-            asyncio.run(count_and_drain(url, warm_tenant.account_id, wait))
-            cpu = cpu_seconds(server.proc.pid)
-            load = asyncio.run(drive(server.port, requests, args.concurrency))
-            stored, drain = asyncio.run(count_and_drain(url, tenant.account_id, wait))
-            cpu = (cpu_seconds(server.proc.pid) - cpu) / n
-        finally:
-            server.stop()
-        return Row(backend, n, args.concurrency, load, baseline, stored, drain, cpu, baseline_cpu)
-    finally:
-        drop_database(url)
+        requests = build_channel_requests(
+            channel, account, n, prefix="bench", repeat_share=args.repeat_share, seed=seed + 1
+        )
+    print(f"[{backend}/{channel}] baseline (bare ASGI) ...", flush=True)
+    baseline, baseline_cpu = run_baseline(requests, args.concurrency, warmup)
+    print(f"[{backend}/{channel}] centralita serve ...", flush=True)
+    wait = 0 if args.no_workers else 300
+    asyncio.run(drive(server.port, warmup, args.concurrency))
+    asyncio.run(count_and_drain(url, warm_account, wait))
+    cpu = cpu_seconds(server.proc.pid)
+    load = asyncio.run(drive(server.port, requests, args.concurrency))
+    stored, drain = asyncio.run(count_and_drain(url, account, wait, inbound_only=True))
+    cpu = (cpu_seconds(server.proc.pid) - cpu) / n
+    return Row(backend, channel, n, args.concurrency, load, baseline, stored, drain, cpu,
+               baseline_cpu)  # fmt: skip
 
 
 def machine() -> str:
@@ -302,7 +416,7 @@ def machine() -> str:
 
 def table_row(row: Row, when: str, where: str) -> str:
     return (
-        f"| {when} | {where} | {row.backend} | {row.messages} | {row.concurrency} "
+        f"| {when} | {where} | {row.backend} | {row.channel} | {row.messages} | {row.concurrency} "
         f"| {row.load.rate:.0f} | {row.load.percentile(0.5):.0f} "
         f"| {row.load.percentile(0.99):.0f} | {row.baseline.rate:.0f} "
         f"| {row.ratio:.1%} | {row.cpu_per_message * 1000:.1f} "
@@ -310,11 +424,12 @@ def table_row(row: Row, when: str, where: str) -> str:
     )
 
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
+# Rows with a channel column; the single-channel rows of earlier runs stay in their own table.
+START, END = "<!-- channels:start -->", "<!-- channels:end -->"
 HEADER = (
-    "| date | machine | backend | N | concurrency | msg/s | p50 ms | p99 ms "
+    "| date | machine | backend | channel | N | concurrency | msg/s | p50 ms | p99 ms "
     "| baseline req/s | ratio | server CPU ms/msg | stored | outbox drained after (s) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -326,7 +441,7 @@ def write_docs(lines: list[str]) -> None:
         previous = [ln for ln in block.strip().splitlines()[2:] if ln.startswith("|")]
         text = text.split(START, 1)[0] + START + "\n{table}\n" + END + text.split(END, 1)[1]
     else:
-        text = "# Benchmarks\n\n## Ingest\n\n" + START + "\n{table}\n" + END + "\n"
+        text += "\n## Ingest per channel\n\n" + START + "\n{table}\n" + END + "\n"
     table = "\n".join([HEADER, *previous, *lines])
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(text.replace("{table}", table, 1))
@@ -337,6 +452,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--channels", default=",".join(CHANNELS))
     parser.add_argument("--repeat-share", type=float, default=0.2)
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument(
@@ -350,20 +466,21 @@ def main() -> None:
     lines, failed = [], False
     with tempfile.TemporaryDirectory(prefix="centralita-bench-") as tmp:
         for backend in [b for b in args.backends.split(",") if b]:
-            row = run_backend(backend, args, Path(tmp))
-            target = TARGETS.get(backend)
-            print(
-                f"[{backend}] {row.load.rate:.0f} msg/s (target {target}), "
-                f"p50 {row.load.percentile(0.5):.1f} ms, p99 {row.load.percentile(0.99):.1f} ms, "
-                f"{row.load.sent - row.load.ok} errors; baseline {row.baseline.rate:.0f} req/s "
-                f"(ratio {row.ratio:.1%}); stored {row.stored}/{row.messages}; "
-                f"outbox drained {row.drain_seconds:.1f} s after the load; server CPU "
-                f"{row.cpu_per_message * 1000:.2f} ms/msg (baseline "
-                f"{row.baseline_cpu_per_request * 1000:.3f} ms/req)",
-                flush=True,
-            )
-            failed |= row.stored != row.messages or row.load.ok != row.messages
-            lines.append(table_row(row, when, where))
+            for row in run_backend(backend, args, Path(tmp)):
+                target = TARGETS.get(backend) if row.channel == "simulator" else None
+                print(
+                    f"[{backend}/{row.channel}] {row.load.rate:.0f} msg/s (target {target}), "
+                    f"p50 {row.load.percentile(0.5):.1f} ms, "
+                    f"p99 {row.load.percentile(0.99):.1f} ms, "
+                    f"{row.load.sent - row.load.ok} errors; baseline {row.baseline.rate:.0f} "
+                    f"req/s (ratio {row.ratio:.1%}); stored {row.stored}/{row.messages}; "
+                    f"outbox drained {row.drain_seconds:.1f} s after the load; server CPU "
+                    f"{row.cpu_per_message * 1000:.2f} ms/msg (baseline "
+                    f"{row.baseline_cpu_per_request * 1000:.3f} ms/req)",
+                    flush=True,
+                )
+                failed |= row.stored != row.messages or row.load.ok != row.messages
+                lines.append(table_row(row, when, where))
     if not args.no_docs:
         write_docs(lines)
     if failed:

@@ -53,6 +53,7 @@ class Driver(Protocol):
     address_kind: str
     customer: str  # the customer's address as stored
     inline: bool  # the reply is the webhook's response (voice)
+    public: str  # the public base URL the provider calls (Twilio signs it)
 
     def account(self, stand_in_url: str) -> ChannelConfig: ...
 
@@ -79,6 +80,7 @@ def _nothing() -> Iterator[Any]:
 
 class SimulatorDriver:
     name = "simulator"
+    public = PUBLIC
     channel = "whatsapp"
     address_kind = "whatsapp"
     customer = "34611000001"
@@ -131,12 +133,13 @@ class _TwilioBase:
     token = "twilio-contract-token-00000001"
     customer = "+34611000002"
     address_kind = "phone"
+    public = PUBLIC  # the benchmark points it at its server's public_base_url
 
     def stand_in(self) -> Any:
         return fake_twilio(self.sid, self.token)
 
     def _form(self, account_id: str, params: dict[str, str], secret: str, suffix: str) -> Wire:
-        url = f"{PUBLIC}/hooks/{account_id}{suffix}"
+        url = f"{self.public}/hooks/{account_id}{suffix}"
         sig = twilio_signature.compute(secret, url, {k: [v] for k, v in params.items()})
         headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig}
         return Wire(urlencode(params).encode(), headers, suffix)
@@ -189,7 +192,6 @@ class TwilioVoiceDriver(_TwilioBase):
     channel = "voice"
     inline = True
     number = "+34910000092"
-    call = "CA" + "9" * 32
 
     def account(self, stand_in_url: str) -> ChannelConfig:
         return ChannelConfig(
@@ -202,9 +204,9 @@ class TwilioVoiceDriver(_TwilioBase):
         )
 
     def inbound(self, account_id: str, msg_id: str, text: str, secret: str | None = None) -> Wire:
-        turn = int(hashlib.md5(msg_id.encode()).hexdigest(), 16) % 400 + 1
+        # each message is the first words of its own call
         params = {
-            "CallSid": self.call,
+            "CallSid": "CA" + hashlib.md5(msg_id.encode()).hexdigest(),
             "AccountSid": self.sid,
             "From": self.customer,
             "To": self.number,
@@ -212,7 +214,7 @@ class TwilioVoiceDriver(_TwilioBase):
             "SpeechResult": text,
             "Confidence": "0.9",
         }
-        return self._form(account_id, params, secret or self.token, f"?turn={turn}")
+        return self._form(account_id, params, secret or self.token, "?turn=1")
 
     def malformed(self, account_id: str) -> Wire:
         params = {"AccountSid": self.sid, "From": self.customer, "CallStatus": "in-progress"}
@@ -224,6 +226,7 @@ class TwilioVoiceDriver(_TwilioBase):
 
 class WhatsAppDriver:
     name = "meta-whatsapp"
+    public = PUBLIC
     channel = "whatsapp"
     address_kind = "whatsapp"
     customer = "34611000003"

@@ -156,8 +156,8 @@ class ServerProcess:
             CENTRALITA_PUBLIC_BASE_URL=self.base_url,
             CENTRALITA_RELAY_INTERVAL_SECONDS=str(relay_interval),
             CENTRALITA_LOG_LEVEL="WARNING",
-            **(extra_env or {}),
         )
+        env.update(extra_env or {})  # may override the defaults above
         command = [*centralita_command(), "serve", *([] if workers else ["--no-workers"])]
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
