@@ -173,3 +173,32 @@ async def test_find_or_create_by_address(container: Container, db: AsyncSession)
     )
     assert first.created and not again.created
     assert again.contact.id == first.contact.id
+
+
+async def test_a_whatsapp_id_and_a_phone_number_that_are_the_same_number_are_one_contact(
+    container: Container, db: AsyncSession
+) -> None:
+    kit = await make_tenant(container)
+    other = await make_tenant(container)
+    first = await contacts_service.find_or_create_by_address(
+        db, tenant_id=kit.tenant_id, kind="whatsapp", value="34611223344", name="Ana"
+    )
+    called = await contacts_service.find_or_create_by_address(
+        db, tenant_id=kit.tenant_id, kind="phone", value="+34611223344"
+    )
+    assert first.created and not called.created
+    assert called.contact.id == first.contact.id
+    assert {(a.kind, a.value) for a in called.contact.addresses} == {
+        ("whatsapp", "34611223344"),
+        ("phone", "+34611223344"),
+    }
+    # the other way round, and never across tenants or to a different number
+    texted = await contacts_service.find_or_create_by_address(
+        db, tenant_id=other.tenant_id, kind="phone", value="+34611223344"
+    )
+    assert texted.created and texted.contact.id != first.contact.id
+    different = await contacts_service.find_or_create_by_address(
+        db, tenant_id=kit.tenant_id, kind="phone", value="+34611223345"
+    )
+    assert different.created
+    assert "contact.address_added" in await _events(db, kit.tenant_id)

@@ -299,6 +299,12 @@ async def find_or_create_by_address(
     )
     if existing is not None:
         return FoundContact(existing, False)
+    linked = await _link_to_same_number(
+        session, tenant_id=tenant_id, kind=kind, value=value,
+        default_region=default_region, actor=actor,
+    )  # fmt: skip
+    if linked is not None:
+        return FoundContact(linked, False)
 
     def create(flush_savepoint: bool) -> Awaitable[Contact]:
         return create_contact(
@@ -326,6 +332,50 @@ async def find_or_create_by_address(
             raise
         return FoundContact(existing, False)
     return FoundContact(contact, True)
+
+
+def same_number(
+    kind: str, value: str, *, default_region: str | None = None
+) -> tuple[str, str] | None:
+    """A WhatsApp id is a phone number: the phone address of a wa_id, and the other way round."""
+    try:
+        k, v = normalise_address(kind, value, default_region=default_region)
+    except InvalidInput:
+        return None
+    if k is AddressKind.WHATSAPP:
+        return AddressKind.PHONE.value, "+" + v
+    if k is AddressKind.PHONE:
+        return AddressKind.WHATSAPP.value, v.lstrip("+")
+    return None
+
+
+async def _link_to_same_number(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    kind: str,
+    value: str,
+    default_region: str | None,
+    actor: str,
+) -> Contact | None:
+    """The contact who has this number on the other of phone/WhatsApp gets this address too:
+    a customer who calls after writing on WhatsApp is one contact with one timeline."""
+    sibling = same_number(kind, value, default_region=default_region)
+    if sibling is None:
+        return None
+    owner = await find_by_address(session, tenant_id=tenant_id, kind=sibling[0], value=sibling[1])
+    if owner is None or owner.merged_into_id is not None or len(owner.addresses) >= MAX_ADDRESSES:
+        return None
+    try:
+        await add_address(
+            session, tenant_id=tenant_id, contact_id=owner.id, kind=kind, value=value,
+            default_region=default_region, actor=actor,
+        )  # fmt: skip
+    except Conflict:  # linked by a concurrent first message from the same number
+        return await find_by_address(
+            session, tenant_id=tenant_id, kind=kind, value=value, default_region=default_region
+        )
+    return owner
 
 
 async def add_address(
