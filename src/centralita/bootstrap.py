@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from centralita.channels.base import ChannelAdapter
+from centralita.channels.email.adapter import SmtpServer
+from centralita.channels.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from centralita.channels.registry import AdapterRegistry, default_adapters
 from centralita.config import Settings
 from centralita.core.blobs import BlobStore
@@ -37,6 +39,11 @@ class Container:
     blobs: BlobStore
     run_workers: bool = True
     clock: Callable[[], datetime] = utcnow  # tests fix it; everything time-based asks it
+    # per-account sending pace (channels.ratelimit); shared through Redis when configured
+    rate_limits: RateLimiter = field(default_factory=LocalRateLimiter)
+    # `centralita serve` turns it on: the built-in SMTP receiver (when its port is set)
+    serve_smtp: bool = False
+    _smtp_receiver: Any = None
     _nlu: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -55,6 +62,18 @@ class Container:
             self._tasks.append(
                 asyncio.create_task(run_timers(self, self._stopping), name="staff-message-timers")
             )
+            from centralita.channels.mail_inbound import run_imap_poller
+
+            self._tasks.append(
+                asyncio.create_task(run_imap_poller(self, self._stopping), name="imap-poller")
+            )
+        if self.serve_smtp and self.settings.smtp_receiver_port:
+            from centralita.channels.mail_inbound import SmtpReceiver
+
+            self._smtp_receiver = SmtpReceiver(self)
+            await self._smtp_receiver.start(
+                self.settings.smtp_receiver_host, self.settings.smtp_receiver_port
+            )
 
     def nlu(self) -> Any:
         """The NLU engine (``receptionist.nlu.result.NluEngine``), built on first use."""
@@ -72,6 +91,9 @@ class Container:
             log.exception("NLU warm-up failed")
 
     async def stop(self) -> None:
+        if self._smtp_receiver is not None:
+            await self._smtp_receiver.stop()
+            self._smtp_receiver = None
         self._stopping.set()
         self.relay.stop()
         for task in self._tasks:
@@ -80,6 +102,7 @@ class Container:
                 await task
         self._tasks.clear()
         await self.bus.stop()
+        await self.rate_limits.close()
         await self.engine.dispose()
 
 
@@ -116,12 +139,27 @@ def build_container(
         bus=bus,
         relay=relay,
         adapters=AdapterRegistry(
-            adapters or default_adapters(public_base_url=settings.public_base_url)
+            adapters
+            or default_adapters(
+                public_base_url=settings.public_base_url, smtp=_smtp_server(settings)
+            )
         ),
         blobs=BlobStore(settings.data_dir / "files"),
         run_workers=run_workers,
+        rate_limits=build_rate_limiter(settings.redis_url),
     )
     if subscribe:
         for group, names, factory in SUBSCRIPTIONS:
             bus.subscribe(group, names, factory(container))
     return container
+
+
+def _smtp_server(settings: Settings) -> SmtpServer:
+    """The process-wide outgoing mail server, for email accounts that name none."""
+    return SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        starttls=settings.smtp_starttls,
+    )

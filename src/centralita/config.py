@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     mail_from: str = "centralita@localhost"
     # Demo and development: a built-in SMTP receiver stores mail here and /mailbox shows it.
     mailbox_dir: Path | None = None
+    # The email channel's own SMTP receiver (`centralita serve` starts it; port 0: off) and
+    # the IMAP poller's interval (docs/providers/email.md).
+    smtp_receiver_host: str = "127.0.0.1"
+    smtp_receiver_port: int = Field(default=0, ge=0, le=65535)
+    smtp_receiver_max_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
+    # How often a web chat socket looks for replies to push (docs/providers/webchat.md).
+    webchat_poll_seconds: float = Field(default=1.0, gt=0)
 
     # NLU: "offline" (default, no network) or "llm" (an OpenAI-compatible chat-completions API).
     nlu_engine: str = Field(default="offline", pattern="^(offline|llm)$")

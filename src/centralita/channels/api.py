@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from centralita.api.deps import ContainerDep
 from centralita.channels import service as channels_service
-from centralita.channels.base import HttpInbound
+from centralita.channels.base import HttpInbound, HttpOutbound
 from centralita.channels.ingress import ingest
 from centralita.core.errors import NotFound
 
@@ -39,8 +39,13 @@ async def _inbound(request: Request, base: str) -> HttpInbound:
 )
 async def inbound_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
     inbound = await _inbound(request, container.settings.public_base_url)
-    from centralita.receptionist.runtime import voice_responder
+    from centralita.receptionist.voice import answer_call_event, voice_responder
 
+    # what happens to a call already stored (a status callback, a queue's or a transfer's
+    # result, a recording) updates it and never threads a new conversation
+    event_answer = await answer_call_event(container, account_id=account_id[:64], request=inbound)
+    if event_answer is not None:
+        return _response(event_answer)
     outcome = await ingest(
         container.sessions,
         container.adapters,
@@ -48,6 +53,7 @@ async def inbound_hook(account_id: str, request: Request, container: ContainerDe
         request=inbound,
         responder=voice_responder(container),
         blobs=container.blobs,
+        clock=container.clock,
     )
     ack = outcome.response
     return Response(ack.body, status_code=ack.status, media_type=ack.content_type)
@@ -80,7 +86,7 @@ async def whisper_hook(
     account_id: str, handoff_id: str, request: Request, container: ContainerDep
 ) -> Response:
     from centralita.channels.twilio.voice import whisper_twiml
-    from centralita.receptionist.runtime import whisper_summary
+    from centralita.receptionist.voice import whisper_summary
 
     inbound = await _inbound(request, container.settings.public_base_url)
     async with container.sessions() as session:
@@ -95,3 +101,42 @@ async def whisper_hook(
         raise NotFound(f"hand-off {handoff_id} not found")
     answer = whisper_twiml(*found)
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+def _response(answer: HttpOutbound) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+@router.post(
+    "/hooks/{account_id}/queue-wait",
+    summary="What a caller waiting in a queue hears: place, expected wait, callback offer",
+    responses={400: {}, 403: {}, 404: {}},
+)
+async def queue_wait_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
+    return await _call_hook(account_id, "queue-wait", request, container)
+
+
+@router.post(
+    "/hooks/{account_id}/transcription",
+    summary="A voicemail's transcription: becomes a message for staff",
+    responses={400: {}, 403: {}, 404: {}},
+)
+async def transcription_hook(
+    account_id: str, request: Request, container: ContainerDep
+) -> Response:
+    return await _call_hook(account_id, "transcription", request, container)
+
+
+async def _call_hook(
+    account_id: str, route: str, request: Request, container: ContainerDep
+) -> Response:
+    """A call's own webhooks, signed by the provider like every hook."""
+    from centralita.receptionist.voice import answer_call_event
+
+    inbound = await _inbound(request, container.settings.public_base_url)
+    answer = await answer_call_event(
+        container, account_id=account_id[:64], request=inbound, route=route
+    )
+    if answer is None:
+        raise NotFound(f"channel account {account_id} does not take calls")
+    return _response(answer)

@@ -186,6 +186,35 @@ class Spoken:
     # the id the callee's whisper (the intake summary) is fetched by
     dial: str | None = None
     whisper_id: str | None = None
+    # after the words, when nobody can be dialled: wait in this queue, or leave a voicemail
+    enqueue: str | None = None
+    voicemail: bool = False
+    # while waiting in a queue: offer the callback choice, or leave the queue (callback taken)
+    ask_callback: bool = False
+    leave_queue: bool = False
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """Something that happened to a call already under way, not the caller's words: a status
+    change, the end of a wait in a queue or of a transfer, a recording, its transcription, a
+    request for the queue's wait music. It updates the call's interaction and never starts a
+    conversation. ``event_id`` is unique per account (redeliveries are applied once); ``None``
+    for requests that store nothing (the wait music, a choice made while waiting)."""
+
+    call_id: str
+    kind: str  # status | queue_result | dialed | recording | transcription | queue_wait
+    event_id: str | None
+    caller: str | None = None
+    # status: a call status (in-progress, completed, busy, no-answer, failed, canceled, ...);
+    # queue_result: answered | abandoned | callback | failed | redirected;
+    # dialed: answered | failed; transcription: completed | failed
+    outcome: str | None = None
+    at: datetime | None = None  # when it happened, if the provider said
+    seconds: int | None = None  # call length, time in the queue, talk time, recording length
+    turn: int = 0
+    text: str = ""  # a transcription, or what the caller said while waiting
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -45,8 +45,11 @@ async def ingest(
     request: HttpInbound,
     responder: Responder | None = None,
     blobs: BlobStore | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> IngressOutcome:
     """Raises ``NotFound``, ``SignatureError``, ``MalformedRequest`` or ``InvalidInput``.
+    ``clock`` dates the stored messages that carry no provider time (pass the container's, so
+    that one clock dates a whole turn: the caller's words and the answers).
 
     A transaction that loses a race on a unique constraint (a concurrent redelivery, or two
     first messages from one new address) is retried once; the retry finds the winner's rows.
@@ -60,6 +63,7 @@ async def ingest(
                 request=request,
                 responder=responder,
                 blobs=blobs,
+                clock=clock,
             )
         except IntegrityError:
             if attempt == 2:
@@ -75,6 +79,7 @@ async def _ingest_once(
     request: HttpInbound,
     responder: Responder | None = None,
     blobs: BlobStore | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> IngressOutcome:
     spoken: Any = None
     async with sessions() as session, session.begin():
@@ -99,6 +104,7 @@ async def _ingest_once(
                     inbound=inbound,
                     reopen_window=window,
                     default_language=default_language,
+                    now=clock() if clock is not None else None,
                 )
             )
         for status in parsed.statuses:

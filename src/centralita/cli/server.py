@@ -27,6 +27,7 @@ def run_server(settings: Settings, *, workers: bool = True, log_level: str = "in
     from centralita.app import create_app
 
     container = build_container(settings, run_workers=workers)
+    container.serve_smtp = True  # the email channel's SMTP receiver, if its port is set
     app = create_app(container)
     uvicorn.run(
         app,

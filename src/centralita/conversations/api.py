@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.channels import service as channels_service
+from centralita.conversations import media as conversations_media
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
+from centralita.conversations import timeline as conversations_timeline
 from centralita.conversations.schemas import (
     ConversationRead,
     ConversationUpdate,
@@ -78,11 +82,20 @@ async def whatsapp_window(
     state = await conversations_service.whatsapp_window(
         db, tenant_id=principal.tenant_id, conversation_id=conversation_id, now=container.clock()
     )
+    reengagement = None
+    if state.channel_account_id:
+        account = await channels_service.get_account(
+            db, tenant_id=principal.tenant_id, account_id=state.channel_account_id
+        )
+        configured = (account.settings or {}).get("reengagement_template")
+        reengagement = configured.get("name") if isinstance(configured, dict) else None
     return WhatsAppWindowRead(
         channel_account_id=state.channel_account_id,
         last_inbound_at=state.last_inbound_at,
         closes_at=state.closes_at,
         open=state.open,
+        may_send=["text", "choices", "template"] if state.open else ["template"],
+        reengagement_template=reengagement,
     )
 
 
@@ -117,6 +130,7 @@ async def create_message(
         channel=body.channel,
         author_type="agent",
         author_id=principal.user_id or principal.api_key_id,
+        meta=body.extras(),
     )
     return MessageRead.model_validate(message)
 
@@ -146,6 +160,28 @@ async def get_message(message_id: str, db: DbSession, principal: CurrentPrincipa
     return MessageRead.model_validate(message)
 
 
+@router.get(
+    "/messages/{message_id}/files/{key}",
+    summary="Download a file the message references (fetched media, an attachment)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+)
+async def get_message_file(
+    message_id: str, key: str, db: DbSession, principal: CurrentPrincipal, container: ContainerDep
+) -> Response:
+    found = await conversations_media.stored_file(
+        db, blobs=container.blobs, tenant_id=principal.tenant_id, message_id=message_id, key=key
+    )
+    disposition = "attachment"
+    if found.filename:
+        disposition += f"; filename*=UTF-8''{quote(found.filename, safe='')}"
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    )
+
+
 @router.get("/interactions", summary="List interactions (the KPI source records)")
 async def list_interactions(
     db: DbSession, principal: CurrentPrincipal, page: Paging
@@ -167,3 +203,23 @@ async def get_interaction(
         db, tenant_id=principal.tenant_id, interaction_id=interaction_id
     )
     return InteractionRead.model_validate(row)
+
+
+@router.get(
+    "/contacts/{contact_id}/timeline",
+    summary="Every message of a contact on every channel, newest first",
+    responses={404: {}},
+)
+async def contact_timeline(
+    contact_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+) -> Page[MessageRead]:
+    result = await conversations_timeline.contact_timeline(
+        db,
+        tenant_id=principal.tenant_id,
+        contact_id=contact_id,
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+    return Page(
+        items=[MessageRead.model_validate(m) for m in result.items], next_cursor=result.next_cursor
+    )

@@ -82,3 +82,51 @@ class MessageStatusChanged(Event):
     message_id: str
     status: str
     error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageMediaStored(Event):
+    """A file a customer sent was fetched from the provider into the tenant's file store."""
+
+    name: ClassVar[str] = "message.media_stored"
+    message_id: str
+    conversation_id: str
+    media_id: str
+    key: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageMediaFailed(Event):
+    """A file a customer sent could not be stored; the message keeps the reason."""
+
+    name: ClassVar[str] = "message.media_failed"
+    message_id: str
+    conversation_id: str
+    media_id: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionEnded(Event):
+    """A call (or another session) ended: how, and how long it lasted by the provider's count."""
+
+    name: ClassVar[str] = "interaction.ended"
+    interaction_id: str
+    conversation_id: str
+    ended_at: str
+    disposition: str | None
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEventRecorded(Event):
+    """Something that happened to a call (a recording, a queue result, a transcription) was
+    stored as an event message on its interaction."""
+
+    name: ClassVar[str] = "call.event_recorded"
+    message_id: str
+    conversation_id: str
+    interaction_id: str
+    event: str

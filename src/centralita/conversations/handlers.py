@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from centralita.channels import service as channels_service
-from centralita.channels.base import SENDER_ADDRESS_KIND, Address, ChannelKind, OutboundMessage
+from centralita.channels.base import (
+    SENDER_ADDRESS_KIND,
+    Address,
+    Capabilities,
+    ChannelKind,
+    Choice,
+    OutboundMessage,
+    TemplateRef,
+    text_with_choices,
+)
+from centralita.channels.ratelimit import rate_for
+from centralita.contacts import service as contacts_service
 from centralita.contacts.models import ContactAddress
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
@@ -29,6 +40,7 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
     """Send one queued outbound message once; a redelivered event finds it already sent."""
     if envelope.payload.get("direction") != "outbound":
         return
+    await _pace(container, envelope)
     async with container.sessions() as session, session.begin():
         message = await session.scalar(
             select(Message)
@@ -61,6 +73,10 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             )
             return
         metadata: dict[str, object] = {}
+        if message.channel == ChannelKind.EMAIL:
+            # threading headers: the reply answers the thread's latest mail from the customer
+            metadata = await conversations_service.email_reply_headers(session, message=message)
+            to = str(metadata.pop("reply_to", None) or to)
         if message.channel == ChannelKind.WHATSAPP:
             # the customer-service window: the adapter refuses free text outside it
             last = await conversations_service.last_inbound(
@@ -71,14 +87,14 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 channel_account_id=message.channel_account_id,
             )
             metadata = {"now": container.clock(), "last_inbound_at": last[1] if last else None}
+            # for the re-engagement template's parameters, when the window has closed
+            contact = await contacts_service.get_contact(
+                session, tenant_id=message.tenant_id, contact_id=message.contact_id
+            )
+            metadata["contact_name"] = contact.name
         try:
             result = await adapter.send(
-                OutboundMessage(
-                    message_id=message.id,
-                    to=Address(kind, to),
-                    text=message.body,
-                    metadata=metadata,
-                ),
+                _outbound_message(message, Address(kind, to), metadata, adapter.capabilities),
                 channels_service.to_config(account),
             )
         except Exception as exc:  # the provider could not take it now: count, then retry
@@ -99,6 +115,8 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 return
             retry = exc
         else:
+            if result.details:  # e.g. the re-engagement template went out instead of the text
+                message.meta = {**(message.meta or {}), **result.details}
             await conversations_outbound.set_delivery_status(
                 session,
                 message=message,
@@ -109,3 +127,58 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             return
     # committed the attempt count; raising makes the outbox relay try again after its backoff
     raise retry
+
+
+async def _pace(container: Container, envelope: Envelope) -> None:
+    """Wait for the account's sending budget (``channels.ratelimit``) before the send's
+    transaction begins, so that no row lock or SQLite write lock is held while waiting."""
+    async with container.sessions() as session:
+        row = (
+            await session.execute(
+                select(Message.delivery_status, Message.channel_account_id).where(
+                    Message.tenant_id == envelope.tenant_id,
+                    Message.id == envelope.payload["message_id"],
+                )
+            )
+        ).first()
+        if row is None or row[0] != "queued" or not row[1]:
+            return
+        account = await channels_service.get_account(
+            session, tenant_id=envelope.tenant_id, account_id=row[1]
+        )
+    adapter = container.adapters.get(account.provider)
+    rate = rate_for(account.settings or {}, adapter.capabilities) if adapter else None
+    if rate is not None:
+        await container.rate_limits.acquire(account.id, rate)
+
+
+def _outbound_message(
+    message: Message, to: Address, metadata: dict[str, object], capabilities: Capabilities
+) -> OutboundMessage:
+    """The stored message as the adapter sees it: choices and a template from its metadata
+    (``outbound.add_message``); on a channel without buttons the choices become numbered
+    lines, and without templates the message's own text goes out."""
+    meta = message.meta or {}
+    choices = tuple(
+        Choice(str(c["id"]), str(c["title"]), c.get("description") or None)
+        for c in meta.get("choices") or ()
+        if isinstance(c, dict) and c.get("id") and c.get("title")
+    )
+    raw = meta.get("template")
+    template = (
+        TemplateRef(str(raw["name"]), str(raw.get("language") or ""),
+                    tuple(str(p) for p in raw.get("parameters") or ()))
+        if isinstance(raw, dict) and raw.get("name") and capabilities.templates
+        else None
+    )  # fmt: skip
+    text = message.body
+    if choices and not capabilities.buttons:
+        text, choices = text_with_choices(text, choices), ()
+    return OutboundMessage(
+        message_id=message.id,
+        to=to,
+        text=text,
+        metadata=metadata,
+        choices=choices,
+        template=template,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +29,12 @@ async def add_message(
     author_id: str | None = None,
     channel: str | None = None,
     now: datetime | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Message:
-    """An agent's or the bot's reply (outbound, delivered through the outbox) or a note."""
+    """An agent's or the bot's reply (outbound, delivered through the outbox) or a note.
+
+    ``meta`` may ask for ``choices`` (buttons or a list) and a ``template``; delivery reads
+    them (``handlers.deliver_outbound``)."""
     conv = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
     now = now or utcnow()
     is_note = kind == "note"
@@ -68,7 +73,7 @@ async def add_message(
         body=body,
         delivery_status="internal" if is_note else "queued",
         created_at=now,
-        meta={},
+        meta=dict(meta or {}),
     )
     session.add(message)
     await session.flush()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centralita.channels.base import AccountConfig, InboundMessage
+from centralita.channels.base import AccountConfig, ChannelKind, InboundMessage
 from centralita.contacts import service as contacts_service
 from centralita.conversations.events import (
     ConversationClosed,
@@ -21,11 +21,15 @@ from centralita.conversations.events import (
 )
 from centralita.conversations.models import Conversation, Interaction, Message
 from centralita.conversations.threading import (
+    EMAIL_SUBJECT_WINDOW,
     ConversationSummary,
+    EmailThreadCandidate,
     InteractionSummary,
     ThreadAction,
+    pick_by_subject,
     pick_conversation,
     pick_interaction,
+    pick_referenced,
 )
 from centralita.core.clock import as_utc, utcnow
 from centralita.core.ids import new_id
@@ -107,22 +111,28 @@ async def receive_inbound(
     if not found.created:
         contact.last_contact_at = now
 
-    conversation, created = await _thread(
-        session,
-        tenant_id=tenant_id,
-        contact_id=contact.id,
-        channel=inbound.channel.value,
-        reopen_window=reopen_window,
-        now=now,
-    )
-    interaction = await _interaction(
-        session,
-        conversation=conversation,
-        account=account,
-        channel=inbound.channel.value,
-        now=now,
-        provider_session_id=inbound.thread_key,
-    )
+    if inbound.channel is ChannelKind.EMAIL:
+        conversation, interaction, created = await _email_thread(
+            session, account=account, contact_id=contact.id, inbound=inbound,
+            reopen_window=reopen_window, now=now,
+        )  # fmt: skip
+    else:
+        conversation, created = await _thread(
+            session,
+            tenant_id=tenant_id,
+            contact_id=contact.id,
+            channel=inbound.channel.value,
+            reopen_window=reopen_window,
+            now=now,
+        )
+        interaction = await _interaction(
+            session,
+            conversation=conversation,
+            account=account,
+            channel=inbound.channel.value,
+            now=now,
+            provider_session_id=inbound.thread_key,
+        )
     language = inbound.language or (
         detect_language(
             inbound.text,
@@ -222,15 +232,7 @@ async def _thread(
         return by_id[decision.conversation_id or ""], False
     if decision.action is ThreadAction.REOPEN:
         conv = by_id[decision.conversation_id or ""]
-        conv.status = "open"
-        conv.closed_at = None
-        conv.owner_type, conv.owner_id = "bot", None
-        outbox.record(
-            session,
-            ConversationReopened(
-                tenant_id=tenant_id, conversation_id=conv.id, contact_id=contact_id, channel=channel
-            ),
-        )
+        _reopen(session, conv, channel=channel)
         return conv, False
     conv = Conversation(
         id=new_id("cv"),
@@ -254,6 +256,21 @@ async def _thread(
     return conv, True
 
 
+def _reopen(session: AsyncSession, conv: Conversation, *, channel: str) -> None:
+    conv.status = "open"
+    conv.closed_at = None
+    conv.owner_type, conv.owner_id = "bot", None
+    outbox.record(
+        session,
+        ConversationReopened(
+            tenant_id=conv.tenant_id,
+            conversation_id=conv.id,
+            contact_id=conv.contact_id,
+            channel=channel,
+        ),
+    )
+
+
 async def _interaction(
     session: AsyncSession,
     *,
@@ -262,21 +279,24 @@ async def _interaction(
     channel: str,
     now: datetime,
     provider_session_id: str | None,
+    fresh: bool = False,
 ) -> Interaction:
-    rows = (
-        await session.scalars(
-            select(Interaction).where(
-                Interaction.tenant_id == conversation.tenant_id,
-                Interaction.conversation_id == conversation.id,
-                Interaction.ended_at.is_(None),
+    """The conversation's live session on ``channel``, or a new one (always when ``fresh``)."""
+    if not fresh:
+        rows = (
+            await session.scalars(
+                select(Interaction).where(
+                    Interaction.tenant_id == conversation.tenant_id,
+                    Interaction.conversation_id == conversation.id,
+                    Interaction.ended_at.is_(None),
+                )
             )
+        ).all()
+        chosen = pick_interaction(
+            [InteractionSummary(i.id, i.channel, i.ended_at) for i in rows], channel=channel
         )
-    ).all()
-    chosen = pick_interaction(
-        [InteractionSummary(i.id, i.channel, i.ended_at) for i in rows], channel=channel
-    )
-    if chosen is not None:
-        return next(i for i in rows if i.id == chosen)
+        if chosen is not None:
+            return next(i for i in rows if i.id == chosen)
     interaction = Interaction(
         id=new_id("ix"),
         tenant_id=conversation.tenant_id,
@@ -300,6 +320,108 @@ async def _interaction(
         ),
     )
     return interaction
+
+
+async def _email_thread(
+    session: AsyncSession,
+    *,
+    account: AccountConfig,
+    contact_id: str,
+    inbound: InboundMessage,
+    reopen_window: timedelta,
+    now: datetime,
+) -> tuple[Conversation, Interaction, bool]:
+    """An email thread is one interaction: a reply joins its thread (found by the Message-IDs
+    it answers, else carefully by subject), reopening the conversation if it was closed;
+    any other mail starts a new thread, in the conversation the per-contact rule picks."""
+    channel = inbound.channel.value
+    target = await _email_target(
+        session, account=account, contact_id=contact_id, inbound=inbound, now=now
+    )
+    if target is not None:
+        conv = await session.get_one(Conversation, target.conversation_id)
+        ix = await session.get(Interaction, target.interaction_id)
+        usable = ix is not None and ix.conversation_id == conv.id
+        if inbound.kind == "event" and usable and ix is not None:
+            return conv, ix, False  # an out-of-office answer reopens nothing: it is filed
+        if conv.status == "closed":
+            _reopen(session, conv, channel=channel)
+        if usable and ix is not None and ix.ended_at is None:
+            return conv, ix, False
+        fresh = await _interaction(
+            session, conversation=conv, account=account, channel=channel, now=now,
+            provider_session_id=inbound.thread_key, fresh=True,
+        )  # fmt: skip
+        return conv, fresh, False
+    conv, created = await _thread(
+        session, tenant_id=account.tenant_id, contact_id=contact_id, channel=channel,
+        reopen_window=reopen_window, now=now,
+    )  # fmt: skip
+    if created and conv.subject is None and inbound.subject:
+        conv.subject = inbound.subject[:300]
+    interaction = await _interaction(
+        session, conversation=conv, account=account, channel=channel, now=now,
+        provider_session_id=inbound.thread_key, fresh=True,
+    )  # fmt: skip
+    return conv, interaction, created
+
+
+async def _email_target(
+    session: AsyncSession,
+    *,
+    account: AccountConfig,
+    contact_id: str,
+    inbound: InboundMessage,
+    now: datetime,
+) -> EmailThreadCandidate | None:
+    """The stored mail of this account that the new one continues, if any."""
+    scope = (
+        Message.tenant_id == account.tenant_id,
+        Message.channel_account_id == account.id,
+        Message.channel == inbound.channel.value,
+        Message.interaction_id.is_not(None),
+    )
+    columns = (
+        Message.provider_message_id,
+        Message.conversation_id,
+        Message.interaction_id,
+        Message.contact_id,
+        Message.created_at,
+    )
+    refs = list(inbound.references[:50])
+    if refs:
+        rows = await session.execute(
+            select(*columns).where(*scope, Message.provider_message_id.in_(refs))
+        )
+        found = [
+            EmailThreadCandidate(r[0] or "", r[1], r[2] or "", r[3], None, as_utc(r[4]))
+            for r in rows.all()
+        ]
+        chosen = pick_referenced(refs, found, contact_id=contact_id)
+        if chosen is not None:
+            return chosen
+    subject = Message.meta["subject"].as_string().label("subject")
+    rows = await session.execute(
+        select(*columns, subject)
+        .where(
+            *scope,
+            Message.contact_id == contact_id,
+            Message.direction == "inbound",
+            Message.created_at >= now - EMAIL_SUBJECT_WINDOW,
+        )
+        .order_by(Message.created_at.desc())
+        .limit(50)
+    )
+    candidates = [
+        EmailThreadCandidate(
+            r.provider_message_id or "", r.conversation_id, r.interaction_id or "",
+            r.contact_id, r.subject, as_utc(r.created_at),
+        )
+        for r in rows.all()
+    ]  # fmt: skip
+    return pick_by_subject(
+        candidates, subject=inbound.subject, answers_something=bool(refs), now=now
+    )
 
 
 async def get_conversation(
@@ -482,3 +604,36 @@ async def get_interaction(
     return await get_scoped(
         session, Interaction, tenant_id=tenant_id, id=interaction_id, label="interaction"
     )
+
+
+async def email_reply_headers(session: AsyncSession, *, message: Message) -> dict[str, object]:
+    """What an outbound email needs to thread under the customer's latest mail of its
+    interaction: ``in_reply_to``, ``references``, ``subject``, ``reply_to`` (the address that
+    mail came from) and ``auto_submitted`` for the receptionist's own answers."""
+    scope = Message.interaction_id == message.interaction_id
+    if message.interaction_id is None:
+        scope = Message.conversation_id == message.conversation_id
+    last = await session.scalar(
+        select(Message)
+        .where(
+            Message.tenant_id == message.tenant_id,
+            scope,
+            Message.channel == message.channel,
+            Message.channel_account_id == message.channel_account_id,
+            Message.direction == "inbound",
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    headers: dict[str, object] = {"auto_submitted": message.author_type == "bot"}
+    if last is None:
+        return headers
+    meta = last.meta or {}
+    references = [str(r) for r in meta.get("references") or [] if isinstance(r, str)]
+    headers.update(
+        in_reply_to=meta.get("message_id"),
+        references=references,
+        subject=meta.get("subject"),
+        reply_to=meta.get("from"),
+    )
+    return headers

@@ -153,7 +153,11 @@ async def simulator_send(body: SimulatorSend, container: ContainerDep) -> Respon
         body=raw,
     )
     outcome = await ingest(
-        container.sessions, container.adapters, account_id=account.id, request=wire
+        container.sessions,
+        container.adapters,
+        account_id=account.id,
+        request=wire,
+        clock=container.clock,
     )
     result = outcome.results[0]
     return _json(
