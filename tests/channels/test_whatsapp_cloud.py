@@ -38,7 +38,9 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGraph]:
         yield server
 
 
-async def _clinic(container: Container, graph: FakeGraph) -> str:
+async def _clinic(
+    container: Container, graph: FakeGraph, settings: dict[str, Any] | None = None
+) -> str:
     doc = demo_document("clinica-dental-sonrisa")
     doc.channels = [c for c in doc.channels if c.provider != "meta"]
     doc.channels.append(
@@ -53,6 +55,7 @@ async def _clinic(container: Container, graph: FakeGraph) -> str:
                 "access_token_env": "TEST_WA_TOKEN",
                 "graph_api_url": graph.url,
                 "graph_api_version": "v21.0",
+                **(settings or {}),
             },
         )
     )

@@ -44,8 +44,19 @@ def _receptionist(container: Container) -> Handler:
     return handle
 
 
+def _media(container: Container) -> Handler:
+    from centralita.conversations.media import fetch_inbound_media
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await fetch_inbound_media(container, envelope)
+
+    return handle
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ("receptionist", frozenset({"message.received"}), _receptionist),
+    # after the receptionist: in-process, a slow or failing download must not delay the answer
+    ("media", frozenset({"message.received"}), _media),
     ("delivery", frozenset({"message.queued"}), _delivery),
     (
         "staff_messages",

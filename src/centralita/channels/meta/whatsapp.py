@@ -1,4 +1,4 @@
-"""WhatsApp Business Cloud API: the verification handshake, signed webhooks, free-text replies.
+"""WhatsApp Business Cloud API: the handshake, signed webhooks, replies, templates and media.
 
 Account (tenant YAML ``channels``): ``provider: meta``, ``kind: whatsapp``, ``address`` the
 ``phone_number_id``, ``secret`` the app secret (it signs the webhooks), ``settings``:
@@ -12,16 +12,19 @@ is sent, never stored), ``graph_api_url`` (default ``https://graph.facebook.com`
 - ``POST`` with ``X-Hub-Signature-256``: ``entry[].changes[].value`` with ``messages`` (text,
   interactive button and list replies, template quick-reply buttons, media as metadata,
   reactions as events) and ``statuses`` (sent, delivered, read, failed with their errors).
-- Outbound: ``POST {graph}/{version}/{phone_number_id}/messages`` with a bearer token. Free
-  text is only allowed within 24 hours of the customer's last message (the customer-service
-  window); outside it the message fails with that reason, since only an approved template may
-  be sent then (templates are not in this slice).
+- Outbound: ``POST {graph}/{version}/{phone_number_id}/messages`` with a bearer token: text,
+  reply buttons (up to 3 choices), a list (4 to 10) or a template (``payloads``). Free text,
+  buttons and lists only within 24 hours of the customer's last message (the customer-service
+  window); outside it the account's ``reengagement_template`` is sent instead, or the message
+  fails with that reason.
+- Media: ``fetch_media`` reads ``GET /{media_id}`` and then the file itself (``media``).
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +36,7 @@ from centralita.channels.base import (
     Capabilities,
     ChannelKind,
     DeliveryStatus,
+    FetchedMedia,
     HttpInbound,
     HttpOutbound,
     InboundMessage,
@@ -42,15 +46,14 @@ from centralita.channels.base import (
     SendResult,
     SignatureError,
     TransientSendError,
-    json_object,
 )
-from centralita.channels.meta import signature
+from centralita.channels.meta import media as meta_media
+from centralita.channels.meta import payloads, signature
+from centralita.channels.meta.graph import REENGAGEMENT, Graph
 
-DEFAULT_GRAPH = "https://graph.facebook.com"
-DEFAULT_VERSION = "v21.0"
-MAX_TEXT = 4096
-SEND_TIMEOUT_SECONDS = 15.0
-WINDOW_HOURS = 24
+MAX_TEXT = payloads.MAX_TEXT
+# Meta's default Cloud API throughput per business phone number.
+MESSAGES_PER_SECOND = 80.0
 _MEDIA = ("image", "audio", "video", "document", "sticker")
 _STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 
@@ -86,7 +89,13 @@ def _when(data: dict[str, Any]) -> datetime | None:
 
 class WhatsAppCloudAdapter:
     provider = "meta"
-    capabilities = Capabilities(buttons=True, templates=True, media=True, max_text_length=MAX_TEXT)
+    capabilities = Capabilities(
+        buttons=True,
+        templates=True,
+        media=True,
+        max_text_length=MAX_TEXT,
+        max_messages_per_second=MESSAGES_PER_SECOND,
+    )
 
     def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._transport = transport
@@ -216,71 +225,33 @@ class WhatsAppCloudAdapter:
             error = (
                 f"WhatsApp error {first.get('code')}: {first.get('title') or first.get('message')}"
             )
+            if first.get("code") == REENGAGEMENT:
+                error = f"{payloads.WINDOW_REASON} (WhatsApp error {REENGAGEMENT})"
         return DeliveryStatus(wamid, status, error)
 
     def acknowledge(self, parsed: ParsedRequest, account: AccountConfig) -> HttpOutbound:
         return HttpOutbound(200, b"", "text/plain")
 
-    # ---- outbound ---------------------------------------------------------------------------
+    # ---- outbound ----------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
-        last_inbound = message.metadata.get("last_inbound_at")
-        now = message.metadata.get("now")
-        if (
-            not isinstance(last_inbound, datetime)
-            or not isinstance(now, datetime)
-            or ((now - last_inbound).total_seconds() > WINDOW_HOURS * 3600)
-        ):
-            return SendResult(
-                "",
-                "failed",
-                error="outside WhatsApp's 24-hour customer-service window: only an approved "
-                "template may be sent",
-            )
-        token_env = str(account.settings.get("access_token_env") or "")
-        token = os.environ.get(token_env, "") if token_env else ""
-        if not token:
-            return SendResult(
-                "", "failed", error=f"no access token (set {token_env or 'access_token_env'})"
-            )
-        graph = str(account.settings.get("graph_api_url") or DEFAULT_GRAPH).rstrip("/")
-        version = str(account.settings.get("graph_api_version") or DEFAULT_VERSION)
-        payload = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": message.to.value,
-            "type": "text",
-            "text": {"preview_url": False, "body": message.text[:MAX_TEXT]},
-        }
+        graph = Graph.for_account(account, self._transport)
+        if not graph.token:
+            name = account.settings.get("access_token_env") or "access_token_env"
+            return SendResult("", "failed", error=f"no access token (set {name})")
         try:
-            async with httpx.AsyncClient(
-                transport=self._transport, timeout=SEND_TIMEOUT_SECONDS
-            ) as client:
-                response = await client.post(
-                    f"{graph}/{version}/{account.address}/messages",
-                    json=payload,
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-        except httpx.HTTPError as exc:
-            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
-        body = json_object(response.content)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientSendError(f"HTTP {response.status_code}: {_describe(body)}")
-        if response.status_code >= 400:
-            return SendResult("", "failed", error=f"HTTP {response.status_code}: {_describe(body)}")
-        sent = body.get("messages")
-        wamid = (
-            sent[0].get("id")
-            if isinstance(sent, list) and sent and isinstance(sent[0], dict)
-            else None
-        )
-        if not wamid:
-            raise TransientSendError("the response has no message id")
-        return SendResult(str(wamid), "sent")
+            built = payloads.build(message, account.settings)
+        except payloads.Refused as exc:
+            return SendResult("", "failed", error=str(exc))
+        result = await graph.post_message(account.address, built.payload)
+        return replace(result, details=built.details) if built.details else result
 
+    # ---- media ------------------------------------------------------------------------------
 
-def _describe(payload: dict[str, Any]) -> str:
-    error = payload.get("error")
-    if isinstance(error, dict):
-        return f"WhatsApp error {error.get('code')}: {error.get('message')}"
-    return "no error body"
+    async def fetch_media(
+        self, media: Mapping[str, Any], account: AccountConfig, *, max_bytes: int
+    ) -> FetchedMedia:
+        graph = Graph.for_account(account, self._transport)
+        if not graph.token:
+            raise TransientSendError("no access token: set the account's access_token_env")
+        return await meta_media.fetch(graph, media, max_bytes=max_bytes)
