@@ -170,7 +170,7 @@ async def test_secrets_come_from_the_document_or_the_environment(container: Cont
     assert first.warnings == [
         "channels[2].secret_env: SONRISA_WHATSAPP_APP_SECRET is not set; "
         "the channel's secret is left as it was",
-        "channels[3].secret_env: SONRISA_MAIL_PASSWORD is not set; "
+        "channels[3].secret_env: SONRISA_MAIL_HOOK_SECRET is not set; "
         "the channel's secret is left as it was",
     ]
     second = await apply(container, doc, environ={})  # unset: the stored secret stays

@@ -167,10 +167,14 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
 
 def _check_providers(doc: TenantDocument) -> list[Problem]:
     """What each provider's adapter needs from its channel account (channels/*/config.py)."""
-    from centralita.channels.registry import CONFIG_CHECKS
+    from centralita.channels.registry import ADDRESS_CHECKS, CONFIG_CHECKS
 
     problems: list[Problem] = []
     for i, channel in enumerate(doc.channels):
+        address_check = ADDRESS_CHECKS.get(channel.provider)
+        wrong = address_check(channel.address) if address_check is not None else None
+        if wrong is not None:
+            problems.append((("channels", i, "address"), wrong))
         check = CONFIG_CHECKS.get(channel.provider)
         if check is None:
             continue

@@ -1,0 +1,1 @@
+"""Email: raw MIME in through SMTP, IMAP or a relay; plain text out by SMTP."""
