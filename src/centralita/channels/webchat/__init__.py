@@ -1,0 +1,1 @@
+"""The web chat widget: visitor tokens, the JSON frame protocol and the adapter."""
