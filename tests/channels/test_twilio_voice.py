@@ -194,7 +194,7 @@ async def test_asking_for_a_person_puts_the_call_through_with_a_whisper(
 
 
 def test_the_transfer_target_is_the_person_asked_for_else_the_queue() -> None:
-    from centralita.receptionist.runtime import transfer_target
+    from centralita.receptionist.voice import transfer_target
     from centralita.tenants.config.checks import check_document
 
     doc = demo_document("clinica-dental-sonrisa")

@@ -1,4 +1,4 @@
-"""Twilio's request signature, ``X-Twilio-Signature``.
+"""Twilio's request signature, ``X-Twilio-Signature``; SignalWire's is the same.
 
 For a form-encoded POST, the signed string is the full public URL the provider called, followed
 by every POST parameter's name and value, sorted by name (a repeated name contributes each of
@@ -6,6 +6,11 @@ its values, in order, sorted by value), with no separators. The signature is the
 HMAC-SHA1 of that string keyed with the account's auth token. For a JSON body, the URL carries a
 ``bodySHA256`` query parameter, the hex SHA-256 of the raw body, and the signed string is the URL
 alone.
+
+SignalWire (LaML, now cXML) computes the same signature the same way, keyed with the project's
+signing key, and sends it as ``X-SignalWire-Signature``; its libraries also accept it under
+``X-Twilio-Signature``. We take whichever of the two headers comes, and when both come, both
+must be right.
 
 Pure: the standard library only.
 """
@@ -19,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 HEADER = "x-twilio-signature"
+SIGNALWIRE_HEADER = "x-signalwire-signature"
+HEADERS = (HEADER, SIGNALWIRE_HEADER)
 
 
 def signed_string(url: str, params: Mapping[str, Sequence[str]]) -> str:
@@ -55,3 +62,19 @@ def valid(
             return False
         return hmac.compare_digest(compute(auth_token, url, {}), given)
     return hmac.compare_digest(compute(auth_token, url, params), given)
+
+
+def valid_headers(
+    auth_token: str,
+    *,
+    url: str,
+    params: Mapping[str, Sequence[str]],
+    body: bytes,
+    headers: Mapping[str, str],
+) -> bool:
+    """True when at least one of ``HEADERS`` is present (``headers`` has lower-cased names)
+    and every one present signs this request."""
+    given = [headers[name] for name in HEADERS if name in headers]
+    return bool(given) and all(
+        valid(auth_token, url=url, params=params, body=body, given=value) for value in given
+    )

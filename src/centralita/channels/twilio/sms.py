@@ -4,9 +4,17 @@
 
 Account (tenant YAML ``channels``): ``provider: twilio``, ``kind: sms``, ``address`` our number
 in E.164, ``secret`` the auth token (it signs the webhooks and authenticates API calls), and
-``settings.account_sid``; ``settings.api_base_url`` points the REST calls elsewhere (a
-regional edge, SignalWire's ``https://<space>.signalwire.com/api/laml``, or the local stand-in
-the tests use). Point the number's "A message comes in" webhook and nothing else at
+``settings.account_sid`` (``AC…``, or the UUID SignalWire and Telnyx use);
+``settings.api_base_url`` points the REST calls elsewhere (a regional edge, SignalWire's
+``https://<space>.signalwire.com/api/laml``, or the local stand-in the tests use).
+``settings.api_token_env`` names the environment variable holding the REST API token when it
+is not the secret (SignalWire signs webhooks with the signing key, and its API takes the API
+token). ``settings.signature`` says who signs the webhooks: ``twilio`` (the default; also
+SignalWire,
+``X-Twilio-Signature`` or ``X-SignalWire-Signature``, keyed with the secret) or ``telnyx``
+(TeXML voice: Ed25519, checked with ``settings.telnyx_public_key``, ``telnyx.py``).
+
+Point the number's "A message comes in" webhook and nothing else at
 ``{public_base_url}/hooks/{account_id}``: outbound messages ask for their status callbacks at
 the same URL.
 
@@ -19,6 +27,9 @@ stored.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,6 +38,7 @@ import httpx
 from centralita.channels.base import (
     AccountConfig,
     Address,
+    CallEvent,
     Capabilities,
     ChannelKind,
     DeliveryStatus,
@@ -42,7 +54,8 @@ from centralita.channels.base import (
     TransientSendError,
     json_object,
 )
-from centralita.channels.twilio import signature, voice
+from centralita.channels.twilio import calls, signature, telnyx, voice
+from centralita.core.clock import utcnow
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 MAX_BODY = 1600  # Twilio's limit for one message's Body
@@ -69,6 +82,21 @@ def _one(form: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _check_account(form: dict[str, list[str]], account: AccountConfig) -> None:
+    """A request that names an account (``AccountSid``) must name this one. SIDs and UUIDs
+    are compared without regard to case: a UUID may be pasted in capitals."""
+    expected = str(account.settings.get("account_sid") or "")
+    given = _one(form, "AccountSid")
+    if expected and given is not None and given.lower() != expected.lower():
+        raise MalformedRequest("AccountSid: not this account's")
+
+
+def api_token(account: AccountConfig) -> str:
+    """The REST API's password: the variable ``api_token_env`` names, else the secret."""
+    name = str(account.settings.get("api_token_env") or "")
+    return os.environ.get(name, "") if name else account.secret
+
+
 class TwilioAdapter:
     """SMS accounts (this module) and voice accounts (``voice.py``), by the account's kind."""
 
@@ -76,10 +104,15 @@ class TwilioAdapter:
     capabilities = Capabilities(media=True, max_text_length=MAX_BODY)
 
     def __init__(
-        self, *, public_base_url: str = "", transport: httpx.AsyncBaseTransport | None = None
+        self,
+        *,
+        public_base_url: str = "",
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._public_base_url = public_base_url.rstrip("/")
         self._transport = transport
+        self._clock = clock  # Telnyx's timestamps are checked against it
 
     # ---- inbound ----------------------------------------------------------------------------
 
@@ -91,21 +124,35 @@ class TwilioAdapter:
         return parse_qs(text, keep_blank_values=True)
 
     def verify(self, request: HttpInbound, account: AccountConfig) -> None:
-        given = request.headers.get(signature.HEADER, "")
+        scheme = account.settings.get("signature") or "twilio"
+        if scheme == "telnyx":
+            self._verify_telnyx(request, account)
+            return
+        if scheme != "twilio":  # the tenant file's check prevents it; refuse rather than guess
+            raise SignatureError(f"unknown signature scheme {scheme!r}")
         try:
             form = self._form(request)
         except MalformedRequest:
             form = {}
-        if not signature.valid(
-            account.secret, url=request.url, params=form, body=request.body, given=given
+        if not signature.valid_headers(
+            account.secret, url=request.url, params=form, body=request.body,
+            headers=request.headers,
+        ):  # fmt: skip
+            raise SignatureError("bad or missing X-Twilio-Signature / X-SignalWire-Signature")
+
+    def _verify_telnyx(self, request: HttpInbound, account: AccountConfig) -> None:
+        if not telnyx.valid(
+            str(account.settings.get("telnyx_public_key") or ""),
+            body=request.body,
+            signature=request.headers.get(telnyx.SIGNATURE_HEADER, ""),
+            timestamp=request.headers.get(telnyx.TIMESTAMP_HEADER, ""),
+            now=self._clock(),
         ):
-            raise SignatureError("bad or missing X-Twilio-Signature")
+            raise SignatureError("bad, missing or stale telnyx-signature-ed25519")
 
     def parse(self, request: HttpInbound, account: AccountConfig) -> ParsedRequest:
         form = self._form(request)
-        expected_account = account.settings.get("account_sid")
-        if expected_account and _one(form, "AccountSid") not in (None, expected_account):
-            raise MalformedRequest("AccountSid: not this account's")
+        _check_account(form, account)
         if account.kind == ChannelKind.VOICE:
             return voice.parse_voice(form, dict(request.query), account)
         sid = _one(form, "MessageSid") or _one(form, "SmsSid")
@@ -169,6 +216,23 @@ class TwilioAdapter:
         hook = f"{self._public_base_url}/hooks/{account.id}"
         return voice.twiml(parsed, account, spoken, hook_url=hook)
 
+    def parse_call_event(
+        self, request: HttpInbound, account: AccountConfig, route: str = ""
+    ) -> CallEvent | None:
+        """A status callback, a queue's, a transfer's or a recording's result, the queue's
+        wait music or a transcription (``calls.py``); ``None`` for a turn or an SMS."""
+        if account.kind != ChannelKind.VOICE:
+            return None
+        form = self._form(request)
+        _check_account(form, account)
+        return calls.parse_call_event(form, dict(request.query), route)
+
+    def acknowledge_call_event(
+        self, event: CallEvent, account: AccountConfig, spoken: Spoken | None
+    ) -> HttpOutbound:
+        hook = f"{self._public_base_url}/hooks/{account.id}"
+        return calls.call_twiml(event, account, spoken, hook_url=hook)
+
     # ---- outbound ---------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
@@ -178,7 +242,8 @@ class TwilioAdapter:
         if account.kind == ChannelKind.VOICE:
             return SendResult("", "delivered")
         sid = str(account.settings.get("account_sid") or "")
-        if not sid or not account.secret:
+        token = api_token(account)
+        if not sid or not token:
             return SendResult("", "failed", error="account_sid and the auth token are required")
         base = str(account.settings.get("api_base_url") or DEFAULT_API_BASE).rstrip("/")
         data = {"To": message.to.value, "From": account.address, "Body": message.text[:MAX_BODY]}
@@ -191,7 +256,7 @@ class TwilioAdapter:
                 response = await client.post(
                     f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
                     data=data,
-                    auth=(sid, account.secret),
+                    auth=(sid, token),
                 )
         except httpx.HTTPError as exc:
             raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc

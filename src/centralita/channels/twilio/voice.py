@@ -15,7 +15,10 @@ hook URL. Each request is signed like SMS (``signature.py``). What comes in:
 
 The language of ``<Say>`` and of the speech recogniser is the conversation's (``es-ES`` or the
 account's ``settings.voice_language``), so a caller who switches language is heard in it.
-Transfers, queueing and voicemail are later slices.
+
+What happens *to* a call rather than what the caller says (status callbacks, the results of a
+transfer, a queue or a recording, the queue's wait music, transcriptions) is parsed in
+``calls.py``; the TwiML for all of it is built here.
 """
 
 from __future__ import annotations
@@ -43,12 +46,12 @@ _REPROMPT = {
     "es": "¿Sigue ahí? Dígame en qué puedo ayudarle.",
     "en": "Are you still there? How can I help?",
 }
-_NOBODY = {
-    "es": "Ahora mismo no hay nadie disponible. Le llamaremos en cuanto sea posible. Adiós.",
-    "en": "Nobody is available right now. We will call you back as soon as we can. Goodbye.",
-}
 _GOODBYE = {"es": "Gracias por llamar. Adiós.", "en": "Thank you for calling. Goodbye."}
 MAX_SILENCES = 2
+VOICEMAIL_MAX_SECONDS = 120
+HOLD_PAUSE_SECONDS = 20
+# what a caller waiting in a queue may say to be called back instead (the speech hints)
+CALLBACK_HINTS = "llamadme, llámenme, devolver la llamada, call me back, callback"
 
 
 def _one(form: dict[str, list[str]], name: str) -> str | None:
@@ -72,11 +75,6 @@ def parse_voice(
         raise MalformedRequest("silent: a number from 0 to 10")
     speech = (_one(form, "SpeechResult") or "").strip()
     base = {"call_sid": call, "call_status": status}
-    if query.get("dialed") == "1":
-        dial_status = _one(form, "DialCallStatus") or ""
-        return _message(call, f"{call}:dialed:{turn or 0}", caller, "", "event",
-                        {**base, "event": "dialed", "dial_status": dial_status,
-                         "dial_duration": _one(form, "DialCallDuration")}, account)  # fmt: skip
     if turn is not None and speech:
         confidence = _one(form, "Confidence")
         return _message(call, f"{call}:{turn}", caller, speech, "text",
@@ -85,10 +83,6 @@ def parse_voice(
         return _message(call, f"{call}:{turn}:silent{silent}", caller, "", "event",
                         {**base, "turn": int(turn), "event": "silence",
                          "silent": int(silent)}, account)  # fmt: skip
-    if status in ENDED:
-        duration = _one(form, "CallDuration")
-        return _message(call, f"{call}:end", caller, "", "event",
-                        {**base, "event": "ended", "duration": duration}, account)  # fmt: skip
     if status in LIVE or not status:
         return _message(call, f"{call}:start", caller, "", "event",
                         {**base, "event": "start"}, account)  # fmt: skip
@@ -127,19 +121,13 @@ def form_of(request: HttpInbound) -> dict[str, list[str]]:
 def twiml(
     parsed: ParsedRequest, account: AccountConfig, spoken: Spoken | None, *, hook_url: str
 ) -> HttpOutbound:
-    """The TwiML answer to one voice webhook."""
+    """The TwiML answer to one voice webhook (a call start, a turn, a silence)."""
     message = parsed.messages[0] if parsed.messages else None
     meta = dict(message.metadata) if message else {}
     event = meta.get("event")
-    if message is None or event == "ended":
-        return _xml("<Response></Response>")
-    if event == "dialed":
-        language = spoken.language if spoken else _language_of(account)
-        if meta.get("dial_status") == "completed":
-            return _xml("<Response><Hangup/></Response>")
-        sorry = _NOBODY[language]
-        return _xml(f"<Response>{_say(sorry, _voice(account, language))}<Hangup/></Response>")
-    language = spoken.language if spoken else _language_of(account)
+    if message is None:
+        return respond("<Response></Response>")
+    language = spoken.language if spoken else language_of(account)
     voice = _voice(account, language)
     notice = "".join(_say(t, voice) for t in (spoken.notice if spoken else ()))
     turn = int(str(meta.get("turn", 0)))
@@ -147,17 +135,16 @@ def twiml(
     if event == "silence":
         silent = int(str(meta.get("silent", 0))) + 1
         if silent > MAX_SILENCES:
-            return _xml(f"<Response>{_say(_GOODBYE[language], voice)}<Hangup/></Response>")
+            return respond(f"<Response>{_say(_GOODBYE[language], voice)}<Hangup/></Response>")
         texts: Sequence[str] = [_REPROMPT[language]]
         next_turn = turn  # nothing was said: the same turn again
     else:
         texts = spoken.texts if spoken else ()
         next_turn = turn + 1
     said = "".join(_say(t, voice) for t in texts)
-    if spoken is not None and spoken.end_call:
-        return _xml(f"<Response>{notice}{said}<Hangup/></Response>")
-    if spoken is not None and spoken.dial:
-        return _xml(f"<Response>{notice}{said}{_dial(spoken, hook_url, next_turn)}</Response>")
+    follow = then(spoken, hook_url, next_turn) if spoken is not None else ""
+    if follow:
+        return respond(f"<Response>{notice}{said}{follow}</Response>")
     action = f"{hook_url}?turn={next_turn}"
     gather = (
         f'<Gather input="speech" action={quoteattr(action)} method="POST" '
@@ -165,7 +152,29 @@ def twiml(
     )
     # no speech at all: Twilio goes on to the Redirect, which comes back as a silent turn
     redirect = f'<Redirect method="POST">{escape(f"{action}&silent={silent}")}</Redirect>'
-    return _xml(f"<Response>{notice}{gather}{redirect}</Response>")
+    return respond(f"<Response>{notice}{gather}{redirect}</Response>")
+
+
+def spoken_twiml(spoken: Spoken | None, account: AccountConfig, *, hook_url: str, turn: int) -> str:
+    """The words and what follows them, outside a conversation turn (a call event's answer)."""
+    if spoken is None:
+        return "<Response></Response>"
+    voice = _voice(account, spoken.language)
+    said = "".join(_say(t, voice) for t in (*spoken.notice, *spoken.texts))
+    return f"<Response>{said}{then(spoken, hook_url, turn)}</Response>"
+
+
+def then(spoken: Spoken, hook_url: str, turn: int) -> str:
+    """What follows the words: a transfer, a queue, a voicemail, the end of the call."""
+    if spoken.dial:
+        return _dial(spoken, hook_url, turn)
+    if spoken.enqueue:
+        return _enqueue(spoken.enqueue, hook_url, turn)
+    if spoken.voicemail:
+        return record(hook_url, turn)
+    if spoken.end_call:
+        return "<Hangup/>"
+    return ""
 
 
 def _dial(spoken: Spoken, hook_url: str, turn: int) -> str:
@@ -181,10 +190,61 @@ def _dial(spoken: Spoken, hook_url: str, turn: int) -> str:
     )
 
 
+def _enqueue(queue: str, hook_url: str, turn: int) -> str:
+    """Wait in a named queue; the wait URL says the place and offers a callback, and the
+    action is told how the wait ended (``QueueResult``)."""
+    wait = f"{hook_url}/queue-wait"
+    after = f"{hook_url}?turn={turn}&queued=1"
+    return (
+        f'<Enqueue waitUrl={quoteattr(wait)} waitUrlMethod="POST" action={quoteattr(after)} '
+        f'method="POST">{escape(queue[:64])}</Enqueue>'
+    )
+
+
+def record(hook_url: str, turn: int) -> str:
+    """A voicemail: the recording's details come to the action, its text to the callback."""
+    after = f"{hook_url}?turn={turn}&voicemail=1"
+    return (
+        f'<Record action={quoteattr(after)} method="POST" '
+        f'maxLength="{VOICEMAIL_MAX_SECONDS}" playBeep="true" finishOnKey="#" '
+        f'transcribe="true" transcribeCallback={quoteattr(f"{hook_url}/transcription")}/>'
+        "<Hangup/>"
+    )
+
+
+def queue_wait_twiml(spoken: Spoken, account: AccountConfig, *, hook_url: str) -> HttpOutbound:
+    """While the caller waits: the place and the expected wait, the callback offer (a key or
+    a word), then the hold music. Twilio asks for this again when it has been played."""
+    voice = _voice(account, spoken.language)
+    said = "".join(_say(t, voice) for t in spoken.texts)
+    wait = f"{hook_url}/queue-wait"
+    music = str(account.settings.get("hold_music_url") or "")
+    hold = f"<Play>{escape(music)}</Play>" if music else f'<Pause length="{HOLD_PAUSE_SECONDS}"/>'
+    if not spoken.ask_callback:
+        return respond(f"<Response>{said}{hold}</Response>")
+    gather = (
+        f'<Gather input="dtmf speech" numDigits="1" action={quoteattr(wait + "?choice=1")} '
+        f'method="POST" language={quoteattr(voice)} speechTimeout="auto" '
+        f"hints={quoteattr(CALLBACK_HINTS)}>{said}</Gather>"
+    )
+    return respond(f"<Response>{gather}{hold}</Response>")
+
+
+def queue_choice_twiml(spoken: Spoken, account: AccountConfig, *, hook_url: str) -> HttpOutbound:
+    """The caller's answer to the callback offer: leave the queue (Twilio then asks the
+    Enqueue's action with ``QueueResult=leave``), or keep waiting."""
+    if spoken.leave_queue:
+        return respond("<Response><Leave/></Response>")
+    voice = _voice(account, spoken.language)
+    said = "".join(_say(t, voice) for t in spoken.texts)
+    wait = escape(f"{hook_url}/queue-wait")
+    return respond(f'<Response>{said}<Redirect method="POST">{wait}</Redirect></Response>')
+
+
 def whisper_twiml(summary: str, language: str) -> HttpOutbound:
     """What the person who picks up hears before the caller is connected."""
     voice = _VOICES.get(language, "es-ES")
-    return _xml(f"<Response>{_say(summary, voice)}</Response>")
+    return respond(f"<Response>{_say(summary, voice)}</Response>")
 
 
 def _voice(account: AccountConfig, language: str) -> str:
@@ -194,7 +254,7 @@ def _voice(account: AccountConfig, language: str) -> str:
     return _VOICES.get(language, "es-ES")
 
 
-def _language_of(account: AccountConfig) -> str:
+def language_of(account: AccountConfig) -> str:
     configured = str(account.settings.get("voice_language") or "es-ES")
     return configured[:2].lower()
 
@@ -203,5 +263,5 @@ def _say(text: str, voice: str) -> str:
     return f"<Say language={quoteattr(voice)}>{escape(text)}</Say>"
 
 
-def _xml(body: str) -> HttpOutbound:
+def respond(body: str) -> HttpOutbound:
     return HttpOutbound(200, ('<?xml version="1.0" encoding="UTF-8"?>' + body).encode(), "text/xml")
