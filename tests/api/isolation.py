@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from centralita.bootstrap import Container
+from centralita.conversations.models import Message
 from centralita.core.clock import utcnow
 from centralita.core.ids import new_id
 from centralita.db.registry import metadata
@@ -149,6 +150,20 @@ async def populate_handoff(
         )
         session.add(handoff)
     return {"handoff_id": handoff.id}
+
+
+async def populate_file(container: Container, kit: TenantKit, message_id: str) -> dict[str, str]:
+    """A file attached to one of ``kit``'s messages, as ingest leaves it: the bytes in the
+    tenant's file store, the reference in the message's metadata."""
+    blob = container.blobs.put(
+        kit.tenant_id, b"B's scan " + kit.tenant_id.encode(), content_type="text/plain",
+        filename="b.txt",
+    )  # fmt: skip
+    async with container.sessions() as session, session.begin():
+        message = await session.get(Message, message_id)
+        assert message is not None and message.tenant_id == kit.tenant_id
+        message.meta = {**(message.meta or {}), "attachments": [blob.as_meta()]}
+    return {"key": blob.key}
 
 
 @dataclass

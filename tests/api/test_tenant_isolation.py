@@ -18,6 +18,7 @@ from centralita.contacts.models import Contact
 from centralita.core.errors import NotFound
 from tests.api.isolation import (
     api_routes,
+    populate_file,
     populate_handoff,
     populate_scheduling,
     populate_staff_messages,
@@ -79,11 +80,13 @@ async def populate(
     scheduling = await populate_scheduling(container, client, kit)
     staff_messages = await populate_staff_messages(container, kit, conv["id"])
     handoff = await populate_handoff(container, kit, conv["id"])
+    stored_file = await populate_file(container, kit, msgs[0]["id"])
     await container.relay.drain()
     return {
         **scheduling,
         **staff_messages,
         **handoff,
+        **stored_file,
         "tenant_id": kit.tenant_id,
         "conversation_id": conv["id"],
         "message_id": msgs[0]["id"],

@@ -7,10 +7,13 @@ malformed one), which address the customer gets, and how to see what the custome
 
 from __future__ import annotations
 
+import email
+import email.message
 import hashlib
 import hmac
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +23,16 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from aiosmtpd.controller import Controller
+
+from centralita.bootstrap import Container
+from centralita.channels.base import AccountConfig
+from centralita.channels.email.adapter import sign as email_sign
 from centralita.channels.meta import signature as meta_signature
 from centralita.channels.simulator.adapter import sign as simulator_sign
 from centralita.channels.twilio import signature as twilio_signature
+from centralita.channels.webchat import adapter as webchat
+from centralita.channels.webchat_service import open_widget, visible_lines
 from centralita.tenants.config.schema import ChannelConfig
 from tests.channels.fake_graph import fake_graph
 from tests.channels.fake_twilio import fake_twilio
@@ -67,7 +77,16 @@ class Driver(Protocol):
     def malformed(self, account_id: str) -> Wire:
         """Correctly signed, but not a message the provider could have sent."""
 
-    def received(self, stand_in: Any) -> list[str]: ...
+    def bind(self, account_id: str, tenant_id: str) -> None:
+        """Told each account the test created (the web chat's tokens name the tenant)."""
+
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
+        """The texts the customer's device got."""
+
+
+class _Unbound:
+    def bind(self, account_id: str, tenant_id: str) -> None:
+        return None
 
 
 @contextmanager
@@ -78,7 +97,7 @@ def _nothing() -> Iterator[Any]:
     yield _None()
 
 
-class SimulatorDriver:
+class SimulatorDriver(_Unbound):
     name = "simulator"
     public = PUBLIC
     channel = "whatsapp"
@@ -123,12 +142,12 @@ class SimulatorDriver:
     def malformed(self, account_id: str) -> Wire:
         return self._json({"id": "x", "channel": "fax", "text": "hola", "from": {}}, self.secret)
 
-    def received(self, stand_in: Any) -> list[str]:
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
         sent = self.adapter.delivered  # the simulator is its own stand-in
         return [m.text for (_, to), msgs in sent.items() if to == self.customer for m in msgs]
 
 
-class _TwilioBase:
+class _TwilioBase(_Unbound):
     sid = "AC" + "fedcba9876543210" * 2
     token = "twilio-contract-token-00000001"
     customer = "+34611000002"
@@ -183,7 +202,7 @@ class TwilioSmsDriver(_TwilioBase):
         params = {"AccountSid": self.sid, "From": self.customer, "Body": "no MessageSid"}
         return self._form(account_id, params, self.token, "")
 
-    def received(self, stand_in: Any) -> list[str]:
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
         return [m["Body"] for m in stand_in.sent if m.get("To") == self.customer]
 
 
@@ -220,11 +239,11 @@ class TwilioVoiceDriver(_TwilioBase):
         params = {"AccountSid": self.sid, "From": self.customer, "CallStatus": "in-progress"}
         return self._form(account_id, params, self.token, "")
 
-    def received(self, stand_in: Any) -> list[str]:
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
         return []  # spoken in the webhook's TwiML, never sent through the REST API
 
 
-class WhatsAppDriver:
+class WhatsAppDriver(_Unbound):
     name = "meta-whatsapp"
     public = PUBLIC
     channel = "whatsapp"
@@ -290,12 +309,152 @@ class WhatsAppDriver:
     def malformed(self, account_id: str) -> Wire:
         return self._signed({"object": "page", "entry": []}, self.app_secret)
 
-    def received(self, stand_in: Any) -> list[str]:
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
         return [
             m["text"]["body"]
             for m in stand_in.sent
             if m.get("to") == self.customer and m.get("type") == "text"
         ]
+
+
+class _SmtpStandIn:
+    """A local SMTP server (aiosmtpd, in its own thread) that keeps every mail it is given."""
+
+    def __init__(self) -> None:
+        self.mails: list[email.message.Message] = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                     server_hostname="contract-smtp")  # fmt: skip
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.mails.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_stand_in() -> Iterator[_SmtpStandIn]:
+    stand_in = _SmtpStandIn()
+    stand_in.controller.start()  # type: ignore[no-untyped-call]
+    try:
+        yield stand_in
+    finally:
+        stand_in.controller.stop()  # type: ignore[no-untyped-call]
+
+
+class EmailDriver(_Unbound):
+    """Raw MIME to the hook, as our SMTP receiver and IMAP poller (or a relay) hand it over,
+    signed with the account's secret; replies go out by SMTP to a local server."""
+
+    name = "email"
+    public = PUBLIC
+    channel = "email"
+    address_kind = "email"
+    customer = "cliente.contrato@correo.example"
+    inline = False
+    mailbox = "contrato@sonrisa.example"
+    secret = "mail-contract-secret-00000001"
+
+    def account(self, stand_in_url: str) -> ChannelConfig:
+        port = int(stand_in_url.rsplit(":", 1)[1])
+        return ChannelConfig(
+            name="contract",
+            kind="email",
+            provider="smtp",
+            address=self.mailbox,
+            secret=self.secret,
+            settings={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False},
+        )
+
+    def stand_in(self) -> Any:
+        return smtp_stand_in()
+
+    def _signed(self, raw: bytes, secret: str) -> Wire:
+        headers = {
+            "Content-Type": "message/rfc822",
+            "X-Centralita-Signature": email_sign(secret, raw),
+        }
+        return Wire(raw, headers)
+
+    def inbound(self, account_id: str, msg_id: str, text: str, secret: str | None = None) -> Wire:
+        message_id = f"<{hashlib.sha256(msg_id.encode()).hexdigest()[:32]}@correo.example>"
+        raw = raw_email(self.customer, self.mailbox, "Consulta", text, message_id)
+        return self._signed(raw, secret or self.secret)
+
+    def unsigned(self, wire: Wire) -> Wire:
+        return Wire(wire.body, {"Content-Type": "message/rfc822"}, wire.suffix)
+
+    def malformed(self, account_id: str) -> Wire:
+        raw = b"To: " + self.mailbox.encode() + b"\r\nSubject: no sender\r\n\r\nHola\r\n"
+        return self._signed(raw, self.secret)
+
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
+        texts = []
+        for mail in stand_in.mails:
+            if mail["To"] and self.customer in mail["To"]:
+                payload = mail.get_payload(decode=True)
+                texts.append(payload.decode(mail.get_content_charset() or "utf-8").strip())
+        return texts
+
+
+class WebChatDriver:
+    """A widget's message frame, as its WebSocket hands it to ingest: the JSON frame with the
+    visitor's signed token in ``X-Webchat-Token``. The visitor reads what their socket would
+    push (the same query the socket runs)."""
+
+    name = "webchat"
+    public = PUBLIC
+    channel = "webchat"
+    address_kind = "web"
+    inline = False
+    secret = "webchat-contract-secret-00001"
+
+    def __init__(self) -> None:
+        self.customer = "wv_" + "contractvisitor0001"
+        self.tenants: dict[str, str] = {}
+
+    def bind(self, account_id: str, tenant_id: str) -> None:
+        self.tenants[account_id] = tenant_id
+
+    def account(self, stand_in_url: str) -> ChannelConfig:
+        return ChannelConfig(
+            name="contract", kind="webchat", provider="webchat", address="contrato.example",
+            secret=self.secret, settings={"allowed_origins": ["https://contrato.example"]},
+        )  # fmt: skip
+
+    def stand_in(self) -> Any:
+        return _nothing()
+
+    def _config(self, account_id: str, secret: str) -> AccountConfig:
+        tenant_id = self.tenants.get(account_id, "ten_unknown")
+        return AccountConfig(
+            account_id, tenant_id, "webchat", "webchat", "contrato.example", secret
+        )
+
+    def _frame(self, token: str, frame: dict[str, Any]) -> Wire:
+        headers = {"Content-Type": "application/json", webchat.TOKEN_HEADER: token}
+        return Wire(json.dumps(frame).encode(), headers)
+
+    def inbound(self, account_id: str, msg_id: str, text: str, secret: str | None = None) -> Wire:
+        token = webchat.issue_token(self._config(account_id, secret or self.secret), self.customer)
+        client_id = hashlib.sha256(msg_id.encode()).hexdigest()[:32]
+        return self._frame(token, {"type": "message", "id": client_id, "text": text})
+
+    def unsigned(self, wire: Wire) -> Wire:
+        return Wire(wire.body, {"Content-Type": "application/json"}, wire.suffix)
+
+    def malformed(self, account_id: str) -> Wire:
+        token = webchat.issue_token(self._config(account_id, self.secret), self.customer)
+        return self._frame(token, {"type": "message", "id": "no spaces allowed", "text": ""})
+
+    async def received(self, stand_in: Any, container: Container) -> list[str]:
+        account_id = list(self.tenants)[-1]  # the suite binds the other tenant's first
+        async with container.sessions() as session:
+            widget = await open_widget(session, account_id=account_id, now=NOW)
+            lines = await visible_lines(session, widget=widget, visitor_id=self.customer)
+        return [line.text for line in lines if line.author != "contact"]
 
 
 def raw_email(
@@ -313,4 +472,11 @@ def raw_email(
 
 def drivers() -> list[Driver]:
     """A fresh set per test: drivers keep per-test state (the simulator adapter)."""
-    return [SimulatorDriver(), TwilioSmsDriver(), TwilioVoiceDriver(), WhatsAppDriver()]
+    return [
+        SimulatorDriver(),
+        TwilioSmsDriver(),
+        TwilioVoiceDriver(),
+        WhatsAppDriver(),
+        EmailDriver(),
+        WebChatDriver(),
+    ]

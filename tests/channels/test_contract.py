@@ -52,13 +52,16 @@ async def _account(container: Container, driver: Driver, url: str, secret: str |
     async with container.sessions() as session, session.begin():
         await apply_document(session, doc, actor="tests", environ={})
     async with container.sessions() as session:
-        found = await session.scalar(
-            select(ChannelAccount.id)
-            .where(ChannelAccount.name == "contract")
-            .order_by(ChannelAccount.created_at.desc(), ChannelAccount.id)
-        )
+        found = (
+            await session.execute(
+                select(ChannelAccount.id, ChannelAccount.tenant_id)
+                .where(ChannelAccount.name == "contract")
+                .order_by(ChannelAccount.created_at.desc(), ChannelAccount.id)
+            )
+        ).first()
     assert found is not None
-    return found
+    driver.bind(found.id, found.tenant_id)
+    return str(found.id)
 
 
 @pytest.fixture
@@ -175,6 +178,6 @@ async def test_the_answer_reaches_the_customer_exactly_once(
     if driver.inline:
         # spoken in the webhook's own response, and never sent again through the REST API
         assert "<Say" in r.text and replies[0].body.split(".")[0] in r.text
-        assert driver.received(stand_in) == []
+        assert await driver.received(stand_in, container) == []
     else:
-        assert driver.received(stand_in) == [m.body for m in replies]
+        assert await driver.received(stand_in, container) == [m.body for m in replies]
