@@ -1,6 +1,7 @@
 """The baseline for benchmarks/ingest.py: a raw ASGI callable that reads the body and acks it.
 
-It parses the body as its content type says (JSON, or a form as Twilio posts) and echoes its
+It parses the body as its content type says (JSON, a form as Twilio posts, or a mail's
+headers) and echoes its
 id, as the adapters' acknowledgements do, and is served by uvicorn with the settings
 `centralita serve` uses. The gap between this and the real server is what Centralita itself
 costs per message.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from email.parser import BytesHeaderParser
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,8 +40,13 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         if not message.get("more_body"):
             break
     headers = dict(scope.get("headers") or [])
+    content_type = headers.get(b"content-type", b"")
     try:
-        if headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+        if content_type.startswith(b"message/rfc822"):
+            ids = [BytesHeaderParser().parsebytes(body)["Message-ID"]]
+            if not ids[0]:
+                raise KeyError("no Message-ID")
+        elif content_type.startswith(b"application/x-www-form-urlencoded"):
             form = parse_qs(body.decode(), strict_parsing=True)
             ids = (form.get("MessageSid") or form.get("CallSid") or [])[:1]
             if not ids:

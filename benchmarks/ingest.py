@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/ingest.py [--messages N] [--concurrency C]
                                           [--backends sqlite,postgresql]
-                                          [--channels simulator,sms,voice,whatsapp] [--no-docs]
+                                          [--channels simulator,sms,voice,whatsapp,email,webchat]
+                                          [--no-docs]
 
 Every channel is driven in its provider's own wire format with its signature checked
-(X-Simulator-Signature, X-Twilio-Signature, X-Hub-Signature-256), built by the drivers of the
+(X-Simulator-Signature, X-Twilio-Signature, X-Hub-Signature-256, the mail hook's
+X-Centralita-Signature, the web chat visitor's X-Webchat-Token), built by the drivers of the
 channel contract suite (tests/channels/contract.py). Voice answers inside the webhook, so its
 figure includes a whole receptionist turn (NLU, dialogue, TwiML); the other channels answer
 through the outbox after the 2xx. Replies go to local stand-ins of the provider APIs.
@@ -40,9 +42,12 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 from tests.channels.contract import (  # noqa: E402
     Driver,
+    EmailDriver,
     TwilioSmsDriver,
     TwilioVoiceDriver,
+    WebChatDriver,
     WhatsAppDriver,
+    smtp_stand_in,
 )
 from tests.channels.fake_graph import fake_graph  # noqa: E402
 from tests.channels.fake_twilio import fake_twilio  # noqa: E402
@@ -66,7 +71,7 @@ CLIENT_CPU = 1
 DOCS = ROOT / "docs" / "benchmarks.md"
 TARGETS = {"sqlite": 300, "postgresql": 1000}
 HOST = "127.0.0.1"
-CHANNELS = ("simulator", "sms", "voice", "whatsapp")
+CHANNELS = ("simulator", "sms", "voice", "whatsapp", "email", "webchat")
 # What the served process believes its public URL is: Twilio signs the URL it called.
 PUBLIC_BASE = "https://bench.centralita.example"
 
@@ -113,25 +118,42 @@ def channel_driver(channel: str) -> Driver:
         driver = TwilioVoiceDriver()
     elif channel == "whatsapp":
         driver = WhatsAppDriver()
+    elif channel == "email":
+        driver = EmailDriver()
+    elif channel == "webchat":
+        driver = WebChatDriver()
     else:
         raise ValueError(f"no driver for channel {channel}")
     driver.public = PUBLIC_BASE
     return driver
 
 
+def customer_address(channel: str, digits: str) -> str:
+    """The customer's address in the channel's own form."""
+    if channel == "whatsapp":
+        return digits
+    if channel == "email":
+        return f"c{digits}@customer.example"
+    if channel == "webchat":
+        return f"wv_benchvisitor{digits}"
+    return "+" + digits
+
+
 def build_channel_requests(
-    channel: str, account_id: str, n: int, *, prefix: str, repeat_share: float, seed: int
-) -> list[Request]:
+    channel: str, account_id: str, tenant_id: str, n: int, *, prefix: str, repeat_share: float,
+    seed: int,
+) -> list[Request]:  # fmt: skip
     """As ``build_requests``, in the channel's provider wire format, signed."""
     if channel == "simulator":
         raise ValueError("use build_requests")
     driver = channel_driver(channel)
+    driver.bind(account_id, tenant_id)  # web chat tokens name the tenant
     rng = random.Random(seed)
     out = []
     for i in range(n):
         regular = rng.random() < repeat_share
         digits = f"3469{rng.randrange(50):07d}" if regular else f"3461{i:07d}"
-        driver.customer = digits if channel == "whatsapp" else "+" + digits
+        driver.customer = customer_address(channel, digits)
         wire = driver.inbound(account_id, f"{prefix}-{i}", f"Hola, quería pedir cita ({i})")
         out.append((f"/hooks/{account_id}{wire.suffix}", wire.body, wire.headers))
     return out
@@ -328,8 +350,15 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> list[Row]:
     rows: list[Row] = []
     sms, wa = TwilioSmsDriver(), WhatsAppDriver()
     try:
-        with fake_twilio(sms.sid, sms.token) as twilio, fake_graph(wa.number_id, wa.token) as graph:
-            stand_ins = {"sms": twilio.url, "voice": twilio.url, "whatsapp": graph.url}
+        with (
+            fake_twilio(sms.sid, sms.token) as twilio,
+            fake_graph(wa.number_id, wa.token) as graph,
+            smtp_stand_in() as smtp,
+        ):
+            stand_ins = {
+                "sms": twilio.url, "voice": twilio.url, "whatsapp": graph.url,
+                "email": smtp.url, "webchat": "",
+            }  # fmt: skip
             stand_ins = {c: u for c, u in stand_ins.items() if c in channels}
             warm_tenant = seed_tenant(url, tmp)
             tenant = seed_tenant(url, tmp)
@@ -343,8 +372,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> list[Row]:
             try:
                 for channel in channels:
                     rows.append(
-                        run_channel(backend, channel, args, server, url, warm_tenant.secret,
-                                    tenant.secret, warm_ids[channel], ids[channel])
+                        run_channel(backend, channel, args, server, url,
+                                    (warm_tenant.tenant_id, warm_tenant.secret, warm_ids[channel]),
+                                    (tenant.tenant_id, tenant.secret, ids[channel]))
                     )  # fmt: skip
             finally:
                 server.stop()
@@ -355,8 +385,10 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> list[Row]:
 
 def run_channel(
     backend: str, channel: str, args: argparse.Namespace, server: ServerProcess, url: str,
-    warm_secret: str, secret: str, warm_account: str, account: str,
+    warm: tuple[str, str, str], measured: tuple[str, str, str],
 ) -> Row:  # fmt: skip
+    """``warm`` and ``measured``: a tenant id, its simulator secret and the channel's account."""
+    (warm_tenant, warm_secret, warm_account), (tenant, secret, account) = warm, measured
     n, seed = args.messages, 1
     if channel == "simulator":
         warmup = build_requests(
@@ -368,12 +400,13 @@ def run_channel(
         )
     else:
         warmup = build_channel_requests(
-            channel, warm_account, min(200, n), prefix="warm",
+            channel, warm_account, warm_tenant, min(200, n), prefix="warm",
             repeat_share=args.repeat_share, seed=seed,
         )  # fmt: skip
         requests = build_channel_requests(
-            channel, account, n, prefix="bench", repeat_share=args.repeat_share, seed=seed + 1
-        )
+            channel, account, tenant, n, prefix="bench", repeat_share=args.repeat_share,
+            seed=seed + 1,
+        )  # fmt: skip
     print(f"[{backend}/{channel}] baseline (bare ASGI) ...", flush=True)
     baseline, baseline_cpu = run_baseline(requests, args.concurrency, warmup)
     print(f"[{backend}/{channel}] centralita serve ...", flush=True)
