@@ -25,16 +25,7 @@ from centralita.events.models import OutboxEvent
 from centralita.staff_messages.models import StaffMessage
 from centralita.tenants.config.apply import apply_document
 from tests.channels import test_webchat
-from tests.channels.contract import (
-    NOW,
-    PUBLIC,
-    EmailDriver,
-    SimulatorDriver,
-    TwilioSmsDriver,
-    TwilioVoiceDriver,
-    WebChatDriver,
-    WhatsAppDriver,
-)
+from tests.channels.contract import NOW, PUBLIC, TwilioVoiceDriver, WebChatDriver, drivers
 from tests.receptionist.harness import demo_document
 
 WRONG = "not-the-secret-of-this-account-00"
@@ -68,15 +59,7 @@ CALL = {
 async def _every_provider_hook(client: httpx.AsyncClient, ids: Ids) -> list[httpx.Response]:
     """One forged inbound message per provider, in its own wire format."""
     out = []
-    drivers: list[Any] = [
-        SimulatorDriver(),
-        TwilioSmsDriver(),
-        TwilioVoiceDriver(),
-        WhatsAppDriver(),
-        EmailDriver(),
-        WebChatDriver(),
-    ]
-    for driver in drivers:
+    for driver in drivers():
         account_id = ids[driver.name]
         driver.bind(account_id, ids["tenant"])
         forged = driver.inbound(account_id, "forged-1", "Hola", secret=WRONG)
@@ -212,14 +195,7 @@ async def _counts(container: Container) -> dict[str, int]:
 async def _accounts(container: Container) -> Ids:
     doc = demo_document("clinica-dental-sonrisa")
     names = {}
-    for driver in (
-        SimulatorDriver(),
-        TwilioSmsDriver(),
-        TwilioVoiceDriver(),
-        WhatsAppDriver(),
-        EmailDriver(),
-        WebChatDriver(),
-    ):
+    for driver in drivers():
         name = "c-" + driver.name
         names[name] = driver.name
         doc.channels.append(driver.account("smtp://127.0.0.1:1").model_copy(update={"name": name}))
