@@ -84,6 +84,7 @@ class Load:
     ok: int
     seconds: float
     latencies: list[float]
+    statuses: dict[int, int]  # HTTP status (0: the connection failed) -> count
 
     @property
     def rate(self) -> float:
@@ -227,6 +228,7 @@ async def drive(port: int, requests: list[Request], concurrency: int) -> Load:
     """``concurrency`` keep-alive connections, each posting its next message when answered."""
     pending = iter(requests)
     latencies: list[float] = []
+    statuses: dict[int, int] = {}
     ok = 0
 
     async def worker() -> None:
@@ -239,7 +241,9 @@ async def drive(port: int, requests: list[Request], concurrency: int) -> Load:
                     status = await conn.post(path, body, headers)
                 except (OSError, asyncio.IncompleteReadError):
                     await conn.close()
+                    statuses[0] = statuses.get(0, 0) + 1
                     continue
+                statuses[status] = statuses.get(status, 0) + 1
                 latencies.append(time.perf_counter() - t0)
                 ok += 200 <= status < 300
         finally:
@@ -247,7 +251,7 @@ async def drive(port: int, requests: list[Request], concurrency: int) -> Load:
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Load(len(requests), ok, time.perf_counter() - start, latencies)
+    return Load(len(requests), ok, time.perf_counter() - start, latencies, statuses)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -417,6 +421,9 @@ def run_channel(
     load = asyncio.run(drive(server.port, requests, args.concurrency))
     stored, drain = asyncio.run(count_and_drain(url, account, wait, inbound_only=True))
     cpu = (cpu_seconds(server.proc.pid) - cpu) / n
+    if load.ok < load.sent:
+        print(f"[{backend}/{channel}] statuses {load.statuses}; the server's log ends:\n"
+              f"{server.log()[-3000:]}", flush=True)  # fmt: skip
     return Row(backend, channel, n, args.concurrency, load, baseline, stored, drain, cpu,
                baseline_cpu)  # fmt: skip
 

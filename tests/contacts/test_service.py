@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from centralita.contacts import service as contacts_service
 from centralita.contacts.models import Contact, ContactAddress
 from centralita.core.errors import Conflict, InvalidInput, NotFound
 from centralita.events.models import OutboxEvent
+from tests.conftest import Database
 from tests.factories import make_tenant
 
 
@@ -202,3 +204,51 @@ async def test_a_whatsapp_id_and_a_phone_number_that_are_the_same_number_are_one
     )
     assert different.created
     assert "contact.address_added" in await _events(db, kit.tenant_id)
+
+
+async def test_linking_a_number_that_a_concurrent_message_linked_first_reads_the_winner(
+    container: Container, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first WhatsApp messages from a number a contact already has as a phone: the second
+    transaction's insert of the WhatsApp address loses the race, and must find the winner's
+    row instead of failing its whole transaction (the ingest benchmark found this as 5xx)."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite has one writer: the two transactions cannot overlap")
+    kit = await make_tenant(container)
+    async with container.sessions() as session, session.begin():
+        ana = await contacts_service.find_or_create_by_address(
+            session, tenant_id=kit.tenant_id, kind="phone", value="+34611223355"
+        )
+    real_check = contacts_service._ensure_address_free
+    raced: list[str] = []
+
+    async def check_then_lose_the_race(session: AsyncSession, **kwargs: Any) -> None:
+        await real_check(session, **kwargs)
+        if not raced:  # the other transaction links the number and commits after our check
+            raced.append("once")
+            async with container.sessions() as other, other.begin():
+                await contacts_service.add_address(
+                    other, tenant_id=kit.tenant_id, contact_id=ana.contact.id,
+                    kind="whatsapp", value="34611223355",
+                )  # fmt: skip
+
+    monkeypatch.setattr(contacts_service, "_ensure_address_free", check_then_lose_the_race)
+    async with container.sessions() as session, session.begin():
+        found = await contacts_service.find_or_create_by_address(
+            session, tenant_id=kit.tenant_id, kind="whatsapp", value="34611223355", savepoint=False
+        )
+        assert found.contact.id == ana.contact.id and not found.created
+        # the transaction is still usable: the ingest goes on to store the message
+        assert await contacts_service.find_by_address(
+            session, tenant_id=kit.tenant_id, kind="phone", value="+34611223355"
+        )
+    async with container.sessions() as session:
+        rows = (
+            await session.scalars(
+                select(ContactAddress).where(ContactAddress.tenant_id == kit.tenant_id)
+            )
+        ).all()
+    assert sorted((a.kind, a.value) for a in rows) == [
+        ("phone", "+34611223355"),
+        ("whatsapp", "34611223355"),
+    ]

@@ -367,11 +367,14 @@ async def _link_to_same_number(
     if owner is None or owner.merged_into_id is not None or len(owner.addresses) >= MAX_ADDRESSES:
         return None
     try:
-        await add_address(
-            session, tenant_id=tenant_id, contact_id=owner.id, kind=kind, value=value,
-            default_region=default_region, actor=actor,
-        )  # fmt: skip
-    except Conflict:  # linked by a concurrent first message from the same number
+        # its own savepoint: when a concurrent first message from the same number linked it
+        # first, rolling back drops our pending address too, and the transaction goes on
+        async with session.begin_nested():
+            await add_address(
+                session, tenant_id=tenant_id, contact_id=owner.id, kind=kind, value=value,
+                default_region=default_region, actor=actor,
+            )  # fmt: skip
+    except Conflict:
         return await find_by_address(
             session, tenant_id=tenant_id, kind=kind, value=value, default_region=default_region
         )

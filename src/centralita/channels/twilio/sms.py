@@ -27,7 +27,9 @@ stored.
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -89,6 +91,13 @@ def _check_account(form: dict[str, list[str]], account: AccountConfig) -> None:
     given = _one(form, "AccountSid")
     if expected and given is not None and given.lower() != expected.lower():
         raise MalformedRequest("AccountSid: not this account's")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every send: httpx builds a new one per client otherwise, loading the
+    CA bundle each time (about 20 ms of CPU per message)."""
+    return httpx.create_ssl_context()
 
 
 def api_token(account: AccountConfig) -> str:
@@ -251,7 +260,7 @@ class TwilioAdapter:
             data["StatusCallback"] = f"{self._public_base_url}/hooks/{account.id}"
         try:
             async with httpx.AsyncClient(
-                transport=self._transport, timeout=SEND_TIMEOUT_SECONDS
+                transport=self._transport, verify=_tls(), timeout=SEND_TIMEOUT_SECONDS
             ) as client:
                 response = await client.post(
                     f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
