@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.bootstrap import Container
 from centralita.contacts.models import Contact
 from centralita.conversations.models import Message
+from tests.conftest import Database
 from tests.factories import make_tenant
 from tests.simulator_client import simulator_request
 
@@ -140,3 +144,46 @@ async def test_each_message_gets_its_language(
     by_text = {m["body"]: m["language"] for m in msgs}
     assert [by_text[t] for t in texts] == ["en", "en", "es"]
     assert conv["language"] == "es"
+
+
+async def test_a_new_customer_whose_address_a_concurrent_message_just_claimed_is_retried(
+    container: Container, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the ingest benchmark found as a 409: between our lookup (nobody has this
+    address) and our check that it is free, another first message from the same customer
+    commits its contact. The check says Conflict; the delivery must be retried, not refused."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite has one writer: the two transactions cannot overlap")
+    from centralita.channels.base import HttpInbound
+    from centralita.channels.ingress import ingest
+    from centralita.contacts import service as contacts_service
+
+    kit = await make_tenant(container)
+    real_check = contacts_service._ensure_addresses_free
+    raced: list[str] = []
+
+    async def lose_the_race(session: AsyncSession, **kwargs: Any) -> None:
+        if not raced:  # the other message's transaction commits right before our check
+            raced.append("once")
+            async with container.sessions() as other, other.begin():
+                await contacts_service.create_contact(
+                    other, tenant_id=kit.tenant_id, addresses=[("whatsapp", "34600777888")],
+                    source="inbound",
+                )  # fmt: skip
+        await real_check(session, **kwargs)
+
+    monkeypatch.setattr(contacts_service, "_ensure_addresses_free", lose_the_race)
+    body, headers = simulator_request(kit.simulator_secret, text="hola", value="34600777888")
+    outcome = await ingest(
+        container.sessions,
+        container.adapters,
+        account_id=kit.simulator_account_id,
+        request=HttpInbound("POST", "http://testserver/hooks/x", headers, body),
+    )
+    assert raced and outcome.response.status == 200
+    async with container.sessions() as session:
+        contacts = (
+            await session.scalars(select(Contact).where(Contact.tenant_id == kit.tenant_id))
+        ).all()
+        messages = (await session.scalars(select(Message))).all()
+    assert len(contacts) == 1 and [m.contact_id for m in messages] == [contacts[0].id]

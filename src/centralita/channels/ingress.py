@@ -21,7 +21,7 @@ from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.service import ReceiveResult
 from centralita.core.blobs import BlobStore
-from centralita.core.errors import InvalidInput, NotFound
+from centralita.core.errors import Conflict, InvalidInput, NotFound
 from centralita.receptionist.nlu.language import Language
 
 
@@ -53,6 +53,8 @@ async def ingest(
 
     A transaction that loses a race on a unique constraint (a concurrent redelivery, or two
     first messages from one new address) is retried once; the retry finds the winner's rows.
+    The race shows as an ``IntegrityError`` when both insert at once, or as a ``Conflict``
+    when the winner committed between our lookup and our check that the address is free.
     """
     for attempt in (1, 2):
         try:
@@ -65,7 +67,7 @@ async def ingest(
                 blobs=blobs,
                 clock=clock,
             )
-        except IntegrityError:
+        except (IntegrityError, Conflict):
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
