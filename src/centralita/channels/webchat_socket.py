@@ -35,6 +35,7 @@ from centralita.channels.webchat.adapter import (
 )
 from centralita.channels.webchat_service import ChatLine, Identity, Widget
 from centralita.core.errors import DomainError, NotFound
+from centralita.db.finish import to_the_end
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
@@ -157,12 +158,14 @@ class ChatSocket:
         )
         async with self._lock:  # the ack goes out before the pushed copy of the message
             try:
-                outcome = await ingest(
-                    self.container.sessions,
-                    self.container.adapters,
-                    account_id=self.widget.config.id,
-                    request=request,
-                    clock=self.container.clock,
+                outcome = await to_the_end(
+                    ingest(
+                        self.container.sessions,
+                        self.container.adapters,
+                        account_id=self.widget.config.id,
+                        request=request,
+                        clock=self.container.clock,
+                    )
                 )
             except SignatureError as exc:
                 await self._close(CLOSE_FORBIDDEN, str(exc)[:120])
@@ -177,7 +180,7 @@ class ChatSocket:
         self._wake.set()
         email = webchat_service.email_in_text(frame.text)
         if email is not None:
-            await self._join(email)
+            await to_the_end(self._join(email))
 
     async def _join(self, email: str) -> None:
         """An email typed into the chat joins the visitor to its contact, like the form."""
@@ -206,10 +209,7 @@ class ChatSocket:
                 await asyncio.wait_for(self._wake.wait(), poll)
 
     async def _push_once(self) -> None:
-        async with self.container.sessions() as session:
-            lines = await webchat_service.visible_lines(
-                session, widget=self.widget, visitor_id=self.visitor_id, after=self._after
-            )
+        lines = await to_the_end(self._lines())
         fresh = [line for line in lines if line.id not in self._sent]
         if not fresh:
             return
@@ -217,10 +217,19 @@ class ChatSocket:
         self._sent.update(line.id for line in fresh)
         shown = [line.id for line in fresh if line.delivery_status == "sent"]
         if shown:
-            async with self.container.sessions() as session, session.begin():
-                await webchat_service.mark_pushed(
-                    session, tenant_id=self.widget.config.tenant_id, message_ids=shown
-                )
+            await to_the_end(self._mark_pushed(shown))
+
+    async def _lines(self) -> list[ChatLine]:
+        async with self.container.sessions() as session:
+            return await webchat_service.visible_lines(
+                session, widget=self.widget, visitor_id=self.visitor_id, after=self._after
+            )
+
+    async def _mark_pushed(self, message_ids: list[str]) -> None:
+        async with self.container.sessions() as session, session.begin():
+            await webchat_service.mark_pushed(
+                session, tenant_id=self.widget.config.tenant_id, message_ids=message_ids
+            )
 
     async def _send(self, frames: list[dict[str, Any]], *, locked: bool = False) -> None:
         if locked:
