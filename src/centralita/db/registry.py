@@ -10,6 +10,7 @@ from centralita.conversations import models as conversations_models
 from centralita.db.base import Base
 from centralita.events import models as events_models
 from centralita.receptionist import models as receptionist_models
+from centralita.routing import models as routing_models
 from centralita.scheduling import models as scheduling_models
 from centralita.spam import models as spam_models
 from centralita.staff_messages import models as staff_messages_models
@@ -27,5 +28,6 @@ MODEL_MODULES = (
     scheduling_models,
     spam_models,
     receptionist_models,
+    routing_models,
 )
 metadata = Base.metadata
