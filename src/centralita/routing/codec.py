@@ -36,6 +36,7 @@ EVENTS: dict[str, type[Any]] = {
         model.UpsertQueue, model.UpsertAgent, model.RemoveAgent, model.SetPresence,
         model.Enqueue, model.Accept, model.Decline, model.Withdraw, model.RequestCallback,
         model.Complete, model.EndWrapup, model.Transfer, model.Outcome, model.Tick,
+        model.Configure, model.Pick,
     )
 }  # fmt: skip
 
@@ -56,6 +57,7 @@ def queue_to_dict(queue: QueueConfig) -> dict[str, Any]:
             "after": s.after,
             "skills": None if s.skills is None else list(s.skills),
             "queue": s.queue,
+            "action": s.action,
         }
         for s in queue.overflow
     ]
@@ -71,6 +73,7 @@ def queue_from_dict(data: dict[str, Any]) -> QueueConfig:
             after=float(s["after"]),
             skills=None if s.get("skills") is None else tuple(s["skills"]),
             queue=s.get("queue"),
+            action=s.get("action"),
         )
         for s in data.get("overflow", ())
     )
@@ -106,6 +109,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         return {"kind": kind, "queue": queue_to_dict(event.queue)}
     if isinstance(event, model.UpsertAgent):
         return {"kind": kind, "agent": agent_to_dict(event.agent)}
+    if isinstance(event, model.Configure):
+        return {"kind": kind, "settings": settings_to_dict(event.settings)}
     data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     if isinstance(event, model.SetPresence):
         data["presence"] = event.presence.value
@@ -122,6 +127,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         return model.UpsertQueue(queue_from_dict(data["queue"]))
     if cls is model.UpsertAgent:
         return model.UpsertAgent(agent_from_dict(data["agent"]))
+    if cls is model.Configure:
+        return model.Configure(settings_from_dict(data["settings"]))
     if cls is model.SetPresence:
         data["presence"] = Presence(data["presence"])
     try:

@@ -34,14 +34,17 @@ from centralita.routing.model import (
     AgentConfig,
     Assigned,
     Complete,
+    Configure,
     Decision,
     Decline,
     EndWrapup,
     Enqueue,
+    Escalated,
     Event,
     Moved,
     Offered,
     Outcome,
+    Pick,
     Presence,
     PresenceChanged,
     QueueConfig,
@@ -415,6 +418,57 @@ def _accept(state: RoutingState, event: Accept, now: float, out: list[Decision])
     out.append(Assigned(item.id, agent.config.id, item.queue_id, waited, item.callback, item.arm))
 
 
+def _take(state: RoutingState, event: Pick, now: float, out: list[Decision]) -> None:
+    item = state.items.get(event.item_id)
+    agent = state.agents.get(event.agent_id)
+    if item is None or agent is None:
+        what = "conversation" if item is None else "agent"
+        out.append(Rejected("not_found", f"{what} is not being routed"))
+        return
+    if item.status == ASSIGNED:
+        if item.agent == agent.config.id:
+            out.append(Rejected("already_yours", "the conversation is already assigned to you"))
+        else:
+            out.append(Rejected("already_assigned", "another agent has the conversation"))
+        return
+    offered_here = item.id in agent.offers
+    if agent.presence == Presence.OFFLINE or (
+        not event.force and agent.presence != Presence.AVAILABLE and not offered_here
+    ):
+        out.append(Rejected("agent_unavailable", f"agent {agent.config.id} is not available"))
+        return
+    if not event.force and not offered_here and not agent.room(item.channel):
+        out.append(Rejected("no_capacity", f"agent {agent.config.id} has no room for "
+                                           f"another {item.channel} conversation"))  # fmt: skip
+        return
+    if item.entry is not None:
+        item.entry[4] = None
+        item.entry = None
+    _unprefer(state, item)
+    for other_id in sorted(item.offered_to - {agent.config.id}):
+        other = state.agents[other_id]
+        other.offers.pop(item.id, None)
+        _unload(other, item.id, item.channel, now)
+        item.offered_to.discard(other_id)
+        out.append(Revoked(item.id, other_id, "taken"))
+    if offered_here:
+        del agent.offers[item.id]
+    else:
+        agent.load[item.channel] = agent.load.get(item.channel, 0) + 1
+    item.offered_to.clear()
+    item.status, item.agent = ASSIGNED, agent.config.id
+    agent.tasks[item.id] = item.channel
+    waited = now - item.enqueued_at
+    out.append(Assigned(item.id, agent.config.id, item.queue_id, waited, item.callback, item.arm))
+    for other_id in sorted({d.agent_id for d in out if isinstance(d, Revoked)}):
+        if other_id in state.agents:
+            _fill_agent(state, state.agents[other_id], now, out)
+
+
+def _configure(state: RoutingState, event: Configure, now: float, out: list[Decision]) -> None:
+    state.settings = event.settings
+
+
 def _decline(state: RoutingState, event: Decline, now: float, out: list[Decision]) -> None:
     item = state.items.get(event.item_id)
     agent = state.agents.get(event.agent_id)
@@ -615,6 +669,10 @@ def _overflow(state: RoutingState, item: Item, stage: int, now: float, out: list
     elif step.skills is not None:
         item.skills = step.skills
         out.append(Widened(item.id, item.queue_id, step.skills))
+    elif step.action is not None:
+        if step.action == "callback":
+            item.callback = True
+        out.append(Escalated(item.id, item.queue_id, step.action))
     if item.status == WAITING:
         if item.entry is not None:
             item.entry[4] = None
@@ -879,4 +937,6 @@ _HANDLERS: dict[type, Any] = {
     Transfer: _transfer,
     Outcome: _outcome,
     Tick: _tick,
+    Configure: _configure,
+    Pick: _take,
 }

@@ -36,6 +36,9 @@ class OverflowStep:
     after: float
     skills: tuple[str, ...] | None = None  # the new (wider) required skills; () means anyone
     queue: str | None = None  # move to this queue, keeping the place in line (enqueued time)
+    # Or tell the shell to act (the item keeps waiting): "callback" (offer one; the item
+    # becomes a callback), "voicemail" or "message" (offer to take a message instead).
+    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,27 @@ class Enqueue:
 
 
 @dataclass(frozen=True, slots=True)
+class Configure:
+    """The tenant's routing settings changed (predictive routing, priority bonuses)."""
+
+    settings: RoutingSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """An agent takes a conversation from the queue, or a supervisor gives it to one.
+
+    Offers of it to other agents end. ``force`` (a supervisor) ignores the agent's capacity
+    and presence, except offline.
+    """
+
+    item_id: str
+    agent_id: str
+    force: bool = False
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Accept:
     item_id: str
     agent_id: str
@@ -187,6 +211,8 @@ Event = (
     | Transfer
     | Outcome
     | Tick
+    | Configure
+    | Pick
 )
 
 
@@ -244,6 +270,15 @@ class Widened:
 
 
 @dataclass(frozen=True, slots=True)
+class Escalated:
+    """An overflow step asks the shell to act: offer a callback, voicemail or a message."""
+
+    item_id: str
+    queue_id: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class Released:
     """An item left the engine: completed, withdrawn or transferred out."""
 
@@ -272,5 +307,14 @@ class Rejected:
 
 
 Decision = (
-    Offered | Revoked | Assigned | Queued | Moved | Widened | Released | PresenceChanged | Rejected
+    Offered
+    | Revoked
+    | Assigned
+    | Queued
+    | Moved
+    | Widened
+    | Escalated
+    | Released
+    | PresenceChanged
+    | Rejected
 )
