@@ -24,6 +24,7 @@ from centralita.events.bus import EventBus, InProcessBus, RedisStreamBus
 from centralita.events.outbox import session_class_with_wakeup
 from centralita.events.relay import OutboxRelay
 from centralita.events.subscriptions import SUBSCRIPTIONS
+from centralita.routing.store import SqlRoutingStore
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Container:
     clock: Callable[[], datetime] = utcnow  # tests fix it; everything time-based asks it
     # per-account sending pace (channels.ratelimit); shared through Redis when configured
     rate_limits: RateLimiter = field(default_factory=LocalRateLimiter)
+    # the ACD's state, event-sourced per tenant in SQL (routing.store)
+    routing: SqlRoutingStore = field(default_factory=SqlRoutingStore)
     # `centralita serve` turns it on: the built-in SMTP receiver (when its port is set)
     serve_smtp: bool = False
     _smtp_receiver: Any = None
@@ -63,6 +66,11 @@ class Container:
                 asyncio.create_task(run_timers(self, self._stopping), name="staff-message-timers")
             )
             from centralita.channels.mail_inbound import run_imap_poller
+            from centralita.routing.runtime import run_routing_timers
+
+            self._tasks.append(
+                asyncio.create_task(run_routing_timers(self, self._stopping), name="routing-timers")
+            )
 
             self._tasks.append(
                 asyncio.create_task(run_imap_poller(self, self._stopping), name="imap-poller")

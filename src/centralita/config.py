@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     simulator_enabled: bool = False
     relay_interval_seconds: float = 1.0
+    routing_tick_seconds: float = Field(
+        default=0.5, gt=0, description="How often routing checks offer and wrap-up timers."
+    )
     password_hash_cheap: bool = Field(
         default=False, description="Cheap argon2 parameters; tests only."
     )

@@ -9,6 +9,7 @@ from centralita.api.deps import reject_nul
 from centralita.contacts.api import router as contacts_router
 from centralita.conversations.api import router as conversations_router
 from centralita.receptionist.api import router as receptionist_router
+from centralita.routing.api import router as routing_router
 from centralita.scheduling.api import router as scheduling_router
 from centralita.spam.api import router as spam_router
 from centralita.tenants.api import router as tenants_router
@@ -24,6 +25,7 @@ def v1_router() -> APIRouter:
         scheduling_router,
         spam_router,
         receptionist_router,
+        routing_router,
     ):
         router.include_router(sub)
     return router

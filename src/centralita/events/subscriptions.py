@@ -53,11 +53,32 @@ def _media(container: Container) -> Handler:
     return handle
 
 
+def _routing(container: Container) -> Handler:
+    from centralita.routing.runtime import handle_event
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await handle_event(container, envelope)
+
+    return handle
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ("receptionist", frozenset({"message.received"}), _receptionist),
     # after the receptionist: in-process, a slow or failing download must not delay the answer
     ("media", frozenset({"message.received"}), _media),
     ("delivery", frozenset({"message.queued"}), _delivery),
+    (
+        "routing",
+        frozenset(
+            {
+                "conversation.handoff_requested",
+                "tenant.config_applied",
+                "conversation.closed",
+                "interaction.ended",
+            }
+        ),
+        _routing,
+    ),
     (
         "staff_messages",
         frozenset({"staff_message.created", "staff_message.escalated"}),

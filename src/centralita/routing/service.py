@@ -23,6 +23,7 @@ from centralita.core.errors import Conflict, DomainError, NotFound
 from centralita.core.ids import new_id
 from centralita.events import outbox
 from centralita.events.envelope import Event as DomainEvent
+from centralita.receptionist.models import Handoff
 from centralita.routing import events
 from centralita.routing.model import (
     Assigned,
@@ -30,6 +31,7 @@ from centralita.routing.model import (
     Event,
     Moved,
     Offered,
+    Presence,
     PresenceChanged,
     Queued,
     Rejected,
@@ -48,6 +50,7 @@ _OFFERS = cast(Table, RoutingOffer.__table__)
 _ASSIGNMENTS = cast(Table, RoutingAssignment.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
+_HANDOFFS = cast(Table, Handoff.__table__)
 
 
 def _at(seconds: float) -> datetime:
@@ -141,6 +144,35 @@ def _stamp(column: str, *also: str) -> Any:
     )  # fmt: skip
 
 
+_HANDOFF_TAKEN = (
+    update(_HANDOFFS)
+    .where(
+        _HANDOFFS.c.tenant_id == bindparam("t"),
+        _HANDOFFS.c.conversation_id == bindparam("i"),
+        _HANDOFFS.c.status == "waiting",
+    )
+    .values(status="taken", taken_by=bindparam("agent"), taken_at=bindparam("at"))
+)
+_HANDOFF_CLOSED = (
+    update(_HANDOFFS)
+    .where(
+        _HANDOFFS.c.tenant_id == bindparam("t"),
+        _HANDOFFS.c.conversation_id == bindparam("i"),
+        _HANDOFFS.c.status != "closed",
+    )
+    .values(status="closed")
+)
+_WRAPUP_ENDED = (
+    update(_INTERACTIONS)
+    .where(
+        _INTERACTIONS.c.tenant_id == bindparam("t"),
+        _INTERACTIONS.c.agent_id == bindparam("agent"),
+        _INTERACTIONS.c.wrapup_started_at.is_not(None),
+        _INTERACTIONS.c.wrapup_ended_at.is_(None),
+    )
+    .values(wrapup_ended_at=bindparam("at"))
+)
+_STAMP_ABANDONED = _stamp("abandoned_at")
 _STAMP_QUEUED = _stamp("queued_at", "queue_id")
 _STAMP_OFFERED = _stamp("offered_at")
 _STAMP_ANSWERED = _stamp("answered_at", "agent_id")
@@ -187,6 +219,8 @@ class _Projection:
             })  # fmt: skip
             self._op("conversations", _OWNER, {"i": d.item_id, "kind": "agent",
                                                "owner": d.agent_id})  # fmt: skip
+            self._op("handoffs", _HANDOFF_TAKEN, {"i": d.item_id, "agent": d.agent_id,
+                                                  "at": now})  # fmt: skip
             self._op("interactions", _STAMP_ANSWERED, {"i": d.item_id, "at": now,
                                                        "v_agent_id": d.agent_id})  # fmt: skip
             self.events.append(events.ConversationAssigned(
@@ -197,6 +231,10 @@ class _Projection:
             self._op("offers", _OFFER_DELETE_ITEM, {"i": d.item_id})
             self._op("assignments", _ASSIGN_RELEASE, {"i": d.item_id, "at": now,
                                                       "why": d.reason[:30]})  # fmt: skip
+            if d.reason not in ("transferred", "agent_removed"):
+                self._op("handoffs", _HANDOFF_CLOSED, {"i": d.item_id})
+            if d.reason == "abandoned" and d.agent_id is None:
+                self._op("interactions", _STAMP_ABANDONED, {"i": d.item_id, "at": now})
             self.events.append(events.ConversationReleased(
                 tenant_id=t, conversation_id=d.item_id, agent_id=d.agent_id, reason=d.reason,
             ))  # fmt: skip
@@ -217,6 +255,8 @@ class _Projection:
             ))  # fmt: skip
         elif isinstance(d, PresenceChanged):
             self.presence.append(d)
+            if d.previous == Presence.WRAPUP:
+                self._op("interactions", _WRAPUP_ENDED, {"agent": d.agent_id, "at": now})
             self.events.append(events.PresenceUpdated(
                 tenant_id=t, agent_id=d.agent_id, presence=d.presence.value,
                 previous=d.previous.value, by=d.by,
