@@ -16,6 +16,7 @@ from centralita.bootstrap import Container, build_container
 from centralita.channels.api import router as hooks_router
 from centralita.channels.webchat_api import router as webchat_router
 from centralita.config import Settings, load_settings
+from centralita.realtime.socket import router as desk_socket_router
 from centralita.scheduling.api import public_router as ical_router
 from centralita.staff_messages.api import router as staff_messages_router
 from centralita.staff_messages.pages import router as staff_message_pages_router
@@ -47,6 +48,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(v1_router())
     app.include_router(hooks_router)
     app.include_router(webchat_router)
+    app.include_router(desk_socket_router)
     app.include_router(staff_messages_router)
     app.include_router(staff_message_pages_router)
     app.include_router(ical_router)

@@ -24,6 +24,7 @@ from centralita.events.bus import EventBus, InProcessBus, RedisStreamBus
 from centralita.events.outbox import session_class_with_wakeup
 from centralita.events.relay import OutboxRelay
 from centralita.events.subscriptions import SUBSCRIPTIONS
+from centralita.realtime.hub import Hub
 from centralita.routing.store import SqlRoutingStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Container:
     rate_limits: RateLimiter = field(default_factory=LocalRateLimiter)
     # the ACD's state, event-sourced per tenant in SQL (routing.store)
     routing: SqlRoutingStore = field(default_factory=SqlRoutingStore)
+    # this process's live fan-out to desktops and wallboards (realtime.hub)
+    hub: Hub = field(default_factory=Hub)
     # `centralita serve` turns it on: the built-in SMTP receiver (when its port is set)
     serve_smtp: bool = False
     _smtp_receiver: Any = None
@@ -159,6 +162,7 @@ def build_container(
     if subscribe:
         for group, names, factory in SUBSCRIPTIONS:
             bus.subscribe(group, names, factory(container))
+        container.hub.attach(bus)
     return container
 
 

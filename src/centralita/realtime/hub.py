@@ -1,0 +1,67 @@
+"""One hub per process: the bus's events fanned out to this process's sockets, per tenant.
+
+The hub subscribes to the bus under a per-process group, so with Redis every process gets
+every event (a broadcast), and each socket gets those its viewer may see. A socket that
+cannot keep up (its queue of 1,000 events is full) is told to resync rather than silently
+missing events; the desktop then reloads its state and resumes from the last sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from centralita.events.bus import EventBus
+from centralita.events.envelope import Envelope
+from centralita.realtime.filters import NAMES, Viewer
+
+log = logging.getLogger(__name__)
+QUEUE_SIZE = 1000
+
+
+@dataclass(eq=False)
+class Connection:
+    tenant_id: str
+    viewer: Viewer
+    queue: asyncio.Queue[Envelope] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    lagging: bool = False
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._tenants: dict[str, set[Connection]] = {}
+        self.group = f"realtime:{os.getpid()}:{secrets.token_hex(3)}"
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe(self.group, NAMES, self.handle)
+
+    def connect(self, tenant_id: str, viewer: Viewer) -> Connection:
+        connection = Connection(tenant_id, viewer)
+        self._tenants.setdefault(tenant_id, set()).add(connection)
+        return connection
+
+    def disconnect(self, connection: Connection) -> None:
+        group = self._tenants.get(connection.tenant_id)
+        if group is not None:
+            group.discard(connection)
+            if not group:
+                del self._tenants[connection.tenant_id]
+
+    @property
+    def connections(self) -> int:
+        return sum(len(g) for g in self._tenants.values())
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Never raises: a slow or broken socket must not make the relay retry the event."""
+        for connection in list(self._tenants.get(envelope.tenant_id, ())):
+            try:
+                connection.viewer.track(envelope.name, envelope.payload)
+                if connection.viewer.sees(envelope.name, envelope.payload):
+                    connection.queue.put_nowait(envelope)
+            except asyncio.QueueFull:
+                connection.lagging = True
+            except Exception:  # pragma: no cover - defensive
+                log.exception("realtime fan-out failed")
