@@ -34,6 +34,7 @@ from centralita.scheduling.models import Appointment
 from centralita.spam.models import SpamFeedback, SpamVerdict
 from centralita.staff_messages.mailcatcher import Mail, Mailbox, start_mail_catcher
 from centralita.staff_messages.models import StaffMessage, StaffMessageDelivery
+from centralita.tenants.models import Queue
 from tests.conftest import Database, make_settings
 from tests.receptionist.harness import Business
 from tests.simulator_client import simulator_request
@@ -131,6 +132,11 @@ async def conversations_of(biz: Business, value: str) -> list[Conversation]:
 
 async def conversation_of(biz: Business, value: str = CALLER) -> Conversation:
     return (await conversations_of(biz, value))[-1]
+
+
+async def queue_id(biz: Business, key: str) -> str:
+    [queue] = await biz.rows(Queue, key=key)
+    return str(queue.id)
 
 
 async def state_of(biz: Business, value: str = CALLER) -> DialogueState:
@@ -540,7 +546,7 @@ async def test_an_emergency_during_hours_goes_to_the_emergency_queue(
     assert handoff.status == "waiting" and handoff.reason == text
     assert handoff.intake["urgency"] == "emergency" and handoff.intake["phone"] == "+34612345678"
     conv = await conversation_of(clinic)
-    assert conv.owner_type == "queue" and conv.owner_id == "urgencias"
+    assert conv.owner_type == "queue" and conv.owner_id == await queue_id(clinic, "urgencias")
     assert not await clinic.rows(StaffMessage)
 
 
@@ -768,7 +774,7 @@ async def test_a_switch_to_a_human_mid_booking_during_hours_hands_off(
     assert handoff.intake["intent"] == "book_appointment"  # the agent sees what they wanted
     assert handoff.channel == "whatsapp"
     conv = await conversation_of(clinic)
-    assert conv.owner_type == "queue" and conv.owner_id == "recepcion"
+    assert conv.owner_type == "queue" and conv.owner_id == await queue_id(clinic, "recepcion")
     assert not await clinic.rows(Appointment) and not await clinic.rows(StaffMessage)
     assert await clinic.say("¿hola?") == ""  # the bot stays quiet while a person takes over
 

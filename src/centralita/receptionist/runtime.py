@@ -53,7 +53,7 @@ from centralita.receptionist.nlu.result import (
 from centralita.tenants.config.export import tenant_document
 from centralita.tenants.config.schema import TenantDocument, WeeklyHours
 from centralita.tenants.hours import is_open, next_opening
-from centralita.tenants.models import Tenant
+from centralita.tenants.models import Queue, Tenant
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
@@ -463,7 +463,10 @@ async def _handoff(
     )
     session.add(handoff)
     conversation.owner_type = "queue"
-    conversation.owner_id = action.queue_key
+    # Owners are ids (an agent's staff member id, a queue's id), as routing writes them.
+    conversation.owner_id = action.queue_key and await session.scalar(
+        select(Queue.id).where(Queue.tenant_id == tenant.id, Queue.key == action.queue_key)
+    )
     if message.interaction_id:
         interaction = await session.get(Interaction, message.interaction_id)
         if interaction is not None and interaction.queued_at is None:
