@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from centralita.access import service as access_service
 from centralita.app import create_app
 from centralita.bootstrap import Container
 from centralita.conversations.models import Conversation, Interaction
@@ -278,3 +279,28 @@ async def test_another_tenant_sees_nothing(
         json={"presence": "away"},
     )
     assert r.status_code == 404
+
+
+async def test_the_directory_lists_colleagues_and_queues_and_shows_who_is_busy(
+    container: Container, client: httpx.AsyncClient, desk: Desk
+) -> None:
+    ana = desk.web["ana"]
+    await ana.put("/api/v1/agent/me/presence", json={"presence": "available"})
+    conv = await _conversation(container, client, desk.kit)
+    await _enqueue(container, desk, conv)
+    await ana.post(f"/api/v1/agent/offers/{conv}/accept")
+    found = (await desk.web["bea"].get("/api/v1/agent/directory")).json()
+    people = {a["id"]: a for a in found["agents"]}
+    assert people[desk.ana]["presence"] == "available" and people[desk.ana]["activity"] == "busy"
+    assert people[desk.bea]["activity"] == "offline"
+    assert [q["key"] for q in found["queues"]] == ["recepcion"]
+    assert "resolved" in found["wrapup_codes"]
+    assert (await client.get("/api/v1/agent/directory", headers=desk.kit.headers)).is_success
+    async with container.sessions() as session, session.begin():
+        key = await access_service.create_api_key(
+            session, tenant_id=desk.kit.tenant_id, name="agent key", role="agent"
+        )
+    r = await client.get(
+        "/api/v1/agent/directory", headers={"Authorization": f"Bearer {key.secret}"}
+    )
+    assert r.status_code == 403  # an agent-role API key is nobody's desktop

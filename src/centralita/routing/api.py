@@ -41,6 +41,7 @@ class AgentRead(BaseModel):
     id: str
     name: str
     presence: str
+    activity: str
     since: datetime | None
     capacity: dict[str, int]
     load: dict[str, int]
@@ -85,7 +86,27 @@ class Done(BaseModel):
 
 def _agent_read(view: desk.AgentView) -> AgentRead:
     data: dict[str, Any] = dict(view.__dict__)
+    data["activity"] = view.activity
     return AgentRead.model_validate(data)
+
+
+class ColleagueRead(BaseModel):
+    id: str
+    name: str
+    presence: str
+    activity: str
+
+
+class QueueRef(BaseModel):
+    id: str
+    key: str
+    name: str
+
+
+class Directory(BaseModel):
+    agents: list[ColleagueRead]
+    queues: list[QueueRef]
+    wrapup_codes: list[str]
 
 
 # ---- the agent ----------------------------------------------------------------------------
@@ -96,6 +117,24 @@ async def me(db: DbSession, principal: CurrentPrincipal, container: ContainerDep
     staff = await desk.agent_of(db, principal)
     (view,) = await desk.agents_view(db, container, principal.tenant_id, only=staff.id)
     return _agent_read(view)
+
+
+@router.get("/agent/directory", summary="Colleagues and queues to transfer to; wrap-up codes")
+async def directory(
+    db: DbSession, principal: CurrentPrincipal, container: ContainerDep
+) -> Directory:
+    if not principal.at_least(Role.SUPERVISOR):
+        await desk.agent_of(db, principal)
+    views = await desk.agents_view(db, container, principal.tenant_id)
+    queues = await desk.queue_refs(db, principal.tenant_id)
+    return Directory(
+        agents=[
+            ColleagueRead(id=v.id, name=v.name, presence=v.presence, activity=v.activity)
+            for v in views
+        ],
+        queues=[QueueRef(id=q.id, key=q.key, name=q.name) for q in queues],
+        wrapup_codes=list(desk.WRAPUP_CODES),
+    )
 
 
 @router.put("/agent/me/presence", responses={403: {}, 422: {}})

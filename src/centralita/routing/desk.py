@@ -195,6 +195,13 @@ class AgentView:
     offers: list[dict[str, Any]] = field(default_factory=list)
     conversations: list[str] = field(default_factory=list)
 
+    @property
+    def activity(self) -> str:
+        """What a wallboard shows: busy while handling something, else the presence."""
+        if self.conversations and self.presence in ("available", "busy"):
+            return "busy"
+        return self.presence
+
 
 async def agents_view(session: AsyncSession, container: Container, tenant_id: str,
                       only: str | None = None) -> list[AgentView]:  # fmt: skip
@@ -235,6 +242,12 @@ async def agents_view(session: AsyncSession, container: Container, tenant_id: st
             conversations=sorted(agent.tasks) if agent else [],
         ))  # fmt: skip
     return views
+
+
+async def queue_refs(session: AsyncSession, tenant_id: str) -> list[Queue]:
+    return list((await session.execute(
+        select(Queue).where(Queue.tenant_id == tenant_id).order_by(Queue.position)
+    )).scalars().all())  # fmt: skip
 
 
 @dataclass
