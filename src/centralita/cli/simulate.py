@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from centralita.routing.model import Strategy
+from centralita.routing.predictive import Arm, lift
 from centralita.routing.simulate import Result, Scenario, Summary, run, summarize
 
 SL_BOUND = 0.01  # the simulated service level within ±1 percentage point of the formula
@@ -111,6 +112,19 @@ def check(summary: Summary, expected: dict[str, float]) -> dict[str, Any]:
     help="Agents accept offers after this many seconds (default: auto-answer).",
 )
 @click.option(
+    "--intents",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Calls carry one of N intents; agents resolve each with their own odds.",
+)
+@click.option(
+    "--predictive",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Predictive routing for this share of calls (an A/B test); needs --intents.",
+)
+@click.option(
     "--workers",
     type=int,
     default=None,
@@ -124,7 +138,8 @@ def check(summary: Summary, expected: dict[str, float]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def simulate(calls: float, interval: float, aht: float, agents: int, threshold: float,
              n_calls: int, runs: int, seed: int, patience: float | None, wrapup: float,
-             strategy: str, answer_delay: float | None, workers: int | None, validate: bool,
+             strategy: str, answer_delay: float | None, intents: int,
+             predictive: float | None, workers: int | None, validate: bool,
              as_json: bool) -> None:  # fmt: skip
     """Simulate a contact center through the real routing engine.
 
@@ -134,11 +149,14 @@ def simulate(calls: float, interval: float, aht: float, agents: int, threshold: 
     """
     if runs < 1:
         raise click.BadParameter("must be at least 1", param_hint="--runs")
+    if predictive is not None and intents < 1:
+        raise click.UsageError("--predictive needs --intents (calls must carry an intent)")
     try:
         scenario = Scenario(
             calls=calls, interval=interval, aht=aht, agents=agents, threshold=threshold,
             n_calls=n_calls, seed=seed, patience=patience, wrapup=wrapup,
-            strategy=Strategy(strategy), answer_delay=answer_delay,
+            strategy=Strategy(strategy), answer_delay=answer_delay, intents=intents,
+            predictive=predictive,
         )  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -169,6 +187,18 @@ def simulate(calls: float, interval: float, aht: float, agents: int, threshold: 
     if expected is not None:
         report["formula"] = expected
         report["check"] = check(summary, expected)
+    if intents:
+        arms: dict[str, list[int]] = {}
+        for result in results:
+            for arm, (n, ok) in result.arms.items():
+                counts = arms.setdefault(arm, [0, 0])
+                counts[0] += n
+                counts[1] += ok
+        report["resolution"] = {arm: {"calls": n, "resolved": ok, "rate": ok / n if n else None}
+                                for arm, (n, ok) in sorted(arms.items())}  # fmt: skip
+        if predictive is not None:
+            treatment, control = arms.get("predictive", [0, 0]), arms.get("control", [0, 0])
+            report["predictive_lift"] = lift(Arm(*treatment), Arm(*control)).as_dict()
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -198,6 +228,15 @@ def _print(report: dict[str, Any]) -> None:
         theirs = fmt.format(expected[key]) if expected else "-"
         click.echo(f"{label:14} {fmt.format(sim[key]):>12} {theirs:>10}")
     click.echo(f"95% CI: service level ±{sim['service_level_ci']:.4f}, ASA ±{sim['asa_ci']:.2f} s")
+    if "predictive_lift" in report:
+        found = report["predictive_lift"]
+        if found["lift"] is not None:
+            click.echo(
+                f"Predictive routing: resolved {found['treatment_rate']:.1%} of "
+                f"{found['treatment_conversations']:,} calls against {found['control_rate']:.1%} "
+                f"of {found['control_conversations']:,} in the control arm: lift "
+                f"{found['lift']:+.1%} (95% CI {found['low']:+.1%} to {found['high']:+.1%})"
+            )
     if "check" in report:
         ok = report["check"]["service_level_ok"] and report["check"]["asa_ok"]
         click.echo(

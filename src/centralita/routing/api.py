@@ -7,10 +7,10 @@ Everything is tenant-scoped: ids from another tenant are 404.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from centralita.access.models import Role
@@ -319,3 +319,29 @@ async def assign(
             by=principal.actor,
         )
     return Done(conversation_id=conversation_id)
+
+
+class PredictiveReport(BaseModel):
+    enabled: bool
+    days: int
+    treatment_conversations: int
+    treatment_rate: float | None
+    control_conversations: int
+    control_rate: float | None
+    lift: float | None
+    low: float | None
+    high: float | None
+    significant: bool
+
+
+@router.get("/routing/predictive", summary="Predictive routing's A/B lift in resolution")
+async def predictive_report(
+    db: DbSession,
+    principal: SupervisorPrincipal,
+    container: ContainerDep,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> PredictiveReport:
+    since = container.clock() - timedelta(days=days)
+    found = await desk.predictive_report(db, principal.tenant_id, since)
+    state = await container.routing.read(db, principal.tenant_id)
+    return PredictiveReport(enabled=state.settings.predictive, days=days, **found.as_dict())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access.principal import Principal
@@ -27,18 +27,21 @@ from centralita.routing.model import (
     Decline,
     EndWrapup,
     Event,
+    Outcome,
     Pick,
     Presence,
     SetPresence,
     Transfer,
 )
 from centralita.routing.models import AgentPresence, RoutingAssignment, RoutingOffer
+from centralita.routing.predictive import Arm, Lift, lift
 from centralita.tenants.models import Queue, StaffMember, Tenant
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
 
 SETTABLE = {Presence.AVAILABLE, Presence.BUSY, Presence.AWAY, Presence.OFFLINE}
+SUCCESS_CODES = frozenset({"resolved", "appointment_booked", "callback_booked"})
 WRAPUP_CODES = ("resolved", "follow_up", "callback_booked", "appointment_booked", "no_answer",
                 "spam", "other")  # fmt: skip
 
@@ -158,8 +161,27 @@ async def resolve(session: AsyncSession, container: Container, tenant_id: str,
         raise PermissionDenied("only the agent who has the conversation can resolve it")
     now = container.clock()
     state = await container.routing.read(session, tenant_id)
-    if conversation_id in state.items:
+    item = state.items.get(conversation_id)
+    if item is not None:
+        agent, intent = item.agent, item.intent
         await _apply(session, container, tenant_id, Complete(conversation_id))
+        if agent is not None:
+            last = await session.scalar(
+                select(func.max(RoutingAssignment.id)).where(
+                    RoutingAssignment.tenant_id == tenant_id,
+                    RoutingAssignment.item_id == conversation_id,
+                    RoutingAssignment.agent_id == agent,
+                )
+            )
+            await session.execute(
+                update(RoutingAssignment)
+                .where(RoutingAssignment.id == last)
+                .values(disposition=code)
+            )
+        if agent is not None and intent:
+            # What predictive routing learns from: did this agent resolve this intent?
+            score = 1.0 if code in SUCCESS_CODES else 0.0
+            await _apply(session, container, tenant_id, Outcome(agent, intent, score))
     latest = await session.scalar(
         select(Interaction).where(Interaction.tenant_id == tenant_id,
                                   Interaction.conversation_id == conversation_id)
@@ -333,3 +355,19 @@ async def waiting_position(session: AsyncSession, container: Container, tenant_i
                            conversation_id: str) -> int | None:  # fmt: skip
     state = await container.routing.read(session, tenant_id)
     return position(state, conversation_id)
+
+
+async def predictive_report(session: AsyncSession, tenant_id: str, since: datetime) -> Lift:
+    """The A/B arms since ``since``: conversations resolved at the first wrap-up, per arm."""
+    rows = await session.execute(
+        select(RoutingAssignment.predictive, RoutingAssignment.disposition)
+        .where(RoutingAssignment.tenant_id == tenant_id,
+               RoutingAssignment.predictive.is_not(None),
+               RoutingAssignment.assigned_at >= since,
+               RoutingAssignment.disposition.is_not(None))
+    )  # fmt: skip
+    counts = {True: [0, 0], False: [0, 0]}
+    for predictive, disposition in rows:
+        counts[bool(predictive)][0] += 1
+        counts[bool(predictive)][1] += int(disposition in SUCCESS_CODES)
+    return lift(Arm(*counts[True]), Arm(*counts[False]))

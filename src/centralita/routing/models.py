@@ -98,6 +98,7 @@ class RoutingAssignment(TenantScoped, Base):
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(default=None)
     released_reason: Mapped[str | None] = mapped_column(String(30), default=None)
+    disposition: Mapped[str | None] = mapped_column(String(40), default=None)  # wrap-up code
 
 
 class AgentPresence(TenantScoped, Base):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from centralita.routing.engine import RoutingState, decide, next_deadline
 from centralita.routing.model import (
@@ -22,10 +22,13 @@ from centralita.routing.model import (
     AgentConfig,
     Assigned,
     Complete,
+    Configure,
     Enqueue,
     Offered,
+    Outcome,
     Presence,
     QueueConfig,
+    RoutingSettings,
     SetPresence,
     Strategy,
     Tick,
@@ -51,6 +54,12 @@ class Scenario:
     strategy: Strategy = Strategy.LONGEST_IDLE
     answer_delay: float | None = None  # None: auto-answer; else agents accept after this delay
     channel: str = "voice"
+    # Predictive routing: calls carry one of ``intents`` intents; each agent resolves each
+    # intent with its own probability (0.5 to 0.9); outcomes feed the engine; ``predictive``
+    # is the share of calls in the treatment arm (None: off).
+    intents: int = 0
+    predictive: float | None = None
+    min_samples: int = 20
 
     def __post_init__(self) -> None:
         for name in ("calls", "interval", "aht"):
@@ -85,6 +94,7 @@ class Result:
     busy_seconds: float = 0.0
     duration: float = 0.0
     engine_calls: int = 0
+    arms: dict[str, list[int]] = field(default_factory=dict)  # arm -> [calls, resolved]
 
     @property
     def asa(self) -> float:
@@ -135,6 +145,17 @@ def run(scenario: Scenario) -> Result:
     auto = scenario.answer_delay is None
 
     state = RoutingState()
+    if scenario.predictive is not None:
+        settings = RoutingSettings(predictive=True, predictive_share=scenario.predictive,
+                                   predictive_min_samples=scenario.min_samples)  # fmt: skip
+        state, _ = decide(state, Configure(settings), 0.0)
+    skill_rng = random.Random(scenario.seed * 7919 + 13)
+    resolves = {
+        (f"a{n:04d}", f"i{i}"): 0.5 + 0.4 * skill_rng.random()
+        for n in range(scenario.agents) for i in range(scenario.intents)
+    }  # fmt: skip
+    intent_of: dict[str, str] = {}
+    arm_of: dict[str, str] = {}
     queue = QueueConfig(
         "q", strategy=scenario.strategy, auto_accept=auto, wrapup_seconds=scenario.wrapup,
         offer_timeout=max(60.0, 4 * (scenario.answer_delay or 0.0)),
@@ -159,6 +180,11 @@ def run(scenario: Scenario) -> Result:
         for d in decisions:
             if type(d) is Assigned:
                 item = d.item_id
+                if scenario.intents:
+                    arm_of[item] = d.agent_id + "|" + (
+                        "none" if d.predictive is None else
+                        "predictive" if d.predictive else "control"
+                    )  # fmt: skip
                 wait = now - arrived.pop(item)
                 started[item] = now
                 result.answered += 1
@@ -182,7 +208,10 @@ def run(scenario: Scenario) -> Result:
         now, _, kind, ref = heapq.heappop(events)
         if kind == _ARRIVE:
             arrived[ref] = now
-            state, out = decide(state, Enqueue(ref, "q", scenario.channel), now)
+            intent = None
+            if scenario.intents:
+                intent = intent_of[ref] = f"i{rng.randrange(scenario.intents)}"
+            state, out = decide(state, Enqueue(ref, "q", scenario.channel, intent=intent), now)
             engine_calls += 1
             result.offered += 1
             if abandon_rate and ref in arrived:
@@ -196,6 +225,16 @@ def run(scenario: Scenario) -> Result:
             result.busy_seconds += now - started.pop(ref)
             state, out = decide(state, Complete(ref), now)
             engine_calls += 1
+            if scenario.intents:
+                agent, arm = arm_of.pop(ref).split("|")
+                intent = intent_of.pop(ref)
+                resolved = rng.random() < resolves[(agent, intent)]
+                counts = result.arms.setdefault(arm, [0, 0])
+                counts[0] += 1
+                counts[1] += int(resolved)
+                react(out, now)  # type: ignore[arg-type]
+                state, out = decide(state, Outcome(agent, intent, float(resolved)), now)
+                engine_calls += 1
         elif kind == _ABANDON:
             if ref not in arrived:
                 continue  # answered already

@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("assigned_at", centralita.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("released_at", centralita.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("released_reason", sa.String(length=30), nullable=True),
+        sa.Column("disposition", sa.String(length=40), nullable=True),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
