@@ -250,3 +250,120 @@ def test_report_lines_show_created_changed_and_deleted() -> None:
         "warning: channels[0].secret_env: X is not set",
     ]
     assert StaffConfig(key="a", name="A").hours is None
+
+
+async def test_apply_writes_the_routing_settings(container: Container) -> None:
+    doc = demo("clinica-dental-sonrisa")
+    report = await apply(container, doc)
+    async with container.sessions() as session:
+        queues = {q.key: q for q in await session.scalars(select(Queue))}
+        staff = {m.key: m for m in await session.scalars(select(StaffMember))}
+        tenant = await session.get(Tenant, report.tenant_id)
+    urgent = queues["urgencias"]
+    assert (
+        urgent.strategy,
+        urgent.offer_timeout_seconds,
+        urgent.wrapup_seconds,
+        urgent.aging_per_minute,
+        urgent.min_proficiency,
+        urgent.max_missed_offers,
+    ) == ("skills_weighted", 15, 60, 0.0, 4, 0)
+    assert urgent.overflow == [
+        {"after_seconds": 20, "action": "widen", "skills": ["recepcion"]},
+        {"after_seconds": 45, "action": "queue", "queue": "recepcion"},
+    ]
+    assert queues["recepcion"].overflow[0] == {"after_seconds": 60, "action": "callback"}
+    assert (queues["recepcion"].strategy, queues["recepcion"].aging_per_minute) == (
+        "longest_idle",
+        2.0,
+    )
+    citas = queues["citas"]  # what the file leaves out gets the defaults
+    assert (citas.offer_timeout_seconds, citas.min_proficiency, citas.max_missed_offers) == (
+        30,
+        1,
+        3,
+    )
+    assert staff["moreno"].capacity == {
+        "email": 8,
+        "sms": 4,
+        "voice": 1,
+        "webchat": 3,
+        "whatsapp": 4,
+    }
+    assert staff["sanz"].capacity is None  # absent: the routing reader's defaults
+    assert tenant is not None
+    assert tenant.config["routing"] == {
+        "predictive": False,
+        "predictive_share": 1.0,
+        "predictive_min_samples": 20,
+        "vip_bonus": 30,
+        "urgency_bonus": {"low": -10, "normal": 0, "high": 50, "urgent": 100},
+    }
+
+
+async def test_changing_routing_settings_updates_only_what_changed(container: Container) -> None:
+    doc = demo("hartley-law")
+    await apply(container, doc)
+    changed = doc.model_copy(deep=True)
+    billing = next(q for q in changed.queues if q.key == "billing")
+    billing.strategy = "least_occupied"
+    billing.max_missed_offers = 0
+    chen = next(m for m in changed.staff if m.key == "chen")
+    chen.capacity = None
+    okafor = next(m for m in changed.staff if m.key == "okafor")
+    okafor.capacity = {"email": 2, "voice": 1}
+    changed.routing.predictive = True
+    changed.routing.urgency_bonus.urgent = 300
+
+    report = await apply(container, changed)
+    assert report.created == [] and report.deleted == []
+    assert report.updated == ["tenant:hartley-law", "staff:okafor", "staff:chen", "queue:billing"]
+    assert report.changed_fields["queue:billing"] == ["strategy", "max_missed_offers"]
+    assert report.changed_fields["staff:chen"] == ["capacity"]
+    assert report.changed_fields["tenant:hartley-law"] == ["config"]
+    before = await timestamps(container)
+
+    again = await apply(container, changed.model_copy(deep=True))
+    assert not again.changed
+    assert await timestamps(container) == before
+    async with container.sessions() as session:
+        read = await read_document(session, tenant_id=report.tenant_id)
+    assert read.routing == changed.routing
+    assert read.routing.predictive is True and read.routing.urgency_bonus.urgent == 300
+    assert next(q for q in read.queues if q.key == "billing").strategy == "least_occupied"
+    assert next(m for m in read.staff if m.key == "chen").capacity is None
+
+
+async def test_export_keeps_the_routing_settings(container: Container) -> None:
+    doc = demo("hartley-law")
+    report = await apply(container, doc)
+    exported = await export(container, report.tenant_id)
+    assert exported["routing"] == doc.to_data()["routing"]
+    assert exported["routing"]["urgency_bonus"] == {"high": 60, "urgent": 150}  # defaults left out
+    staff = {m["key"]: m for m in exported["staff"]}
+    assert staff["brennan"]["capacity"] == {
+        "email": 8,
+        "sms": 4,
+        "voice": 1,
+        "webchat": 3,
+        "whatsapp": 0,
+    }
+    assert "capacity" not in staff["okafor"]  # absent stays absent
+    queues = {q["key"]: q for q in exported["queues"]}
+    assert queues["property"]["strategy"] == "skills_weighted"
+    assert queues["property"]["overflow"][0] == {
+        "after_seconds": 45,
+        "action": "widen",
+        "skills": ["intake"],
+    }
+    assert queues["urgent-family"]["max_missed_offers"] == 0
+    assert "wrapup_seconds" not in queues["urgent-family"]  # the default, 0
+    text = dump_yaml(exported)
+    assert "routing:\n  predictive_share: 0.5\n" in text
+
+    # A tenant applied before the routing section existed reads back with its defaults.
+    async with container.sessions() as session, session.begin():
+        tenant = await session.get(Tenant, report.tenant_id)
+        assert tenant is not None
+        tenant.config = {k: v for k, v in tenant.config.items() if k != "routing"}
+    assert "routing" not in await export(container, report.tenant_id)

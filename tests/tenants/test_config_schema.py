@@ -5,18 +5,26 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
 from centralita.cli.tenant import render_schema
 from centralita.demo import demo_tenant_files, demo_tenant_text
+from centralita.routing.model import RoutingSettings, Strategy
 from centralita.tenants import service as tenants_service
 from centralita.tenants.config import yaml_dialect
 from centralita.tenants.config.errors import ConfigError, ConfigErrors
 from centralita.tenants.config.export import dump_yaml
 from centralita.tenants.config.loader import load_tenant_document, validate_document
-from centralita.tenants.config.schema import SLUG_PATTERN, TenantDocument, json_schema
+from centralita.tenants.config.schema import (
+    DEFAULT_CAPACITY,
+    SLUG_PATTERN,
+    RoutingStrategy,
+    TenantDocument,
+    json_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +35,17 @@ tenant:
   name: Demo
   timezone: Europe/Madrid
   country: ES
+"""
+
+
+# A staff member with skill x and a queue that needs it: the start of the routing cases.
+QUEUE = """\
+staff:
+  - {key: a, name: Ana, skills: {x: 3}}
+queues:
+  - key: q
+    name: Q
+    skills: [x]
 """
 
 
@@ -161,6 +180,127 @@ BROKEN = [
         "channels:\n  - name: x\n    kind: sms\n    provider: nexmo  # <-\n    address: x\n",
         "channels[0].provider",
         "'twilio'",
+    ),
+    # ---- the ACD's settings ----
+    (
+        "bad strategy",
+        QUEUE + "    strategy: fastest  # <-\n",
+        "queues[0].strategy",
+        "'longest_idle', 'least_occupied', 'round_robin', 'skills_weighted' or 'ring_all'",
+    ),
+    (
+        "widen without skills",
+        QUEUE + "    overflow:\n      - {after_seconds: 30, action: widen}  # <-\n",
+        "queues[0].overflow[0]",
+        "give skills exactly when the action is 'widen'",
+    ),
+    (
+        "skills without widen",
+        QUEUE + "    overflow:\n      - {after_seconds: 30, action: message, skills: [x]}  # <-\n",
+        "queues[0].overflow[0]",
+        "give skills exactly when the action is 'widen'",
+    ),
+    (
+        "widen to a skill nobody has",
+        QUEUE + "    overflow:\n      - {after_seconds: 30, action: widen, skills: [x, y]}  # <-\n",
+        "queues[0].overflow[0].skills[1]",
+        "no staff member has the skill 'y'",
+    ),
+    (
+        "overflow to an unknown queue",
+        QUEUE + "    overflow:\n      - {after_seconds: 30, action: queue, queue: nope}  # <-\n",
+        "queues[0].overflow[0].queue",
+        "no other queue has key 'nope'",
+    ),
+    (
+        "offer timeout too short",
+        QUEUE + "    offer_timeout_seconds: 4  # <-\n",
+        "queues[0].offer_timeout_seconds",
+        "greater than or equal to 5",
+    ),
+    (
+        "offer timeout too long",
+        QUEUE + "    offer_timeout_seconds: 601  # <-\n",
+        "queues[0].offer_timeout_seconds",
+        "less than or equal to 600",
+    ),
+    (
+        "wrap-up too long",
+        QUEUE + "    wrapup_seconds: 3601  # <-\n",
+        "queues[0].wrapup_seconds",
+        "less than or equal to 3600",
+    ),
+    (
+        "negative wrap-up",
+        QUEUE + "    wrapup_seconds: -1  # <-\n",
+        "queues[0].wrapup_seconds",
+        "greater than or equal to 0",
+    ),
+    (
+        "aging too fast",
+        QUEUE + "    aging_per_minute: 100.5  # <-\n",
+        "queues[0].aging_per_minute",
+        "less than or equal to 100",
+    ),
+    (
+        "proficiency out of range",
+        QUEUE + "    min_proficiency: 6  # <-\n",
+        "queues[0].min_proficiency",
+        "less than or equal to 5",
+    ),
+    (
+        "too many missed offers",
+        QUEUE + "    max_missed_offers: 21  # <-\n",
+        "queues[0].max_missed_offers",
+        "less than or equal to 20",
+    ),
+    (
+        "capacity for an unknown channel",
+        "staff:\n  - key: a\n    name: Ana\n    capacity:\n      voice: 1\n      fax: 2  # <-\n",
+        "staff[0].capacity.fax",
+        "'voice', 'sms', 'whatsapp', 'email' or 'webchat'",
+    ),
+    (
+        "capacity too high",
+        "staff:\n  - key: a\n    name: Ana\n    capacity: {voice: 1, email: 51}  # <-\n",
+        "staff[0].capacity.email",
+        "less than or equal to 50",
+    ),
+    (
+        "predictive share above 1",
+        "routing:\n  predictive_share: 1.5  # <-\n",
+        "routing.predictive_share",
+        "less than or equal to 1",
+    ),
+    (
+        "predictive min samples 0",
+        "routing:\n  predictive_min_samples: 0  # <-\n",
+        "routing.predictive_min_samples",
+        "greater than or equal to 1",
+    ),
+    (
+        "negative VIP bonus",
+        "routing:\n  vip_bonus: -5  # <-\n",
+        "routing.vip_bonus",
+        "greater than or equal to 0",
+    ),
+    (
+        "urgency bonus out of range",
+        "routing:\n  urgency_bonus:\n    urgent: 1001  # <-\n",
+        "routing.urgency_bonus.urgent",
+        "less than or equal to 1000",
+    ),
+    (
+        "unknown urgency",
+        "routing:\n  urgency_bonus: {critical: 200}  # <-\n",
+        "routing.urgency_bonus.critical",
+        "expected one of: low, normal, high, urgent",
+    ),
+    (
+        "misspelt routing field",
+        "routing:\n  predictiv: true  # <-\n",
+        "routing.predictiv",
+        "did you mean 'predictive'",
     ),
 ]
 
@@ -362,3 +502,189 @@ def test_defaults_are_left_out_of_the_canonical_form() -> None:
     )
     assert doc.to_data() == {"version": 1, "tenant": {"slug": "a", "name": "A", "timezone": "UTC"}}
     assert doc.languages == ["es"] and doc.receptionist.mode == "ai_first"
+
+
+# ---- the ACD's settings: queues, staff capacity and the routing section ----------------------
+
+ROUTING = """\
+staff:
+  - key: ana
+    name: Ana
+    skills: {citas: 4, recepcion: 5}
+    capacity: {webchat: 3, voice: 1, email: 0}
+  - {key: bea, name: Bea, skills: {citas: 2}}
+queues:
+  - key: citas
+    name: Citas
+    skills: [citas]
+    strategy: skills_weighted
+    offer_timeout_seconds: 15
+    wrapup_seconds: 45
+    aging_per_minute: 1.5
+    min_proficiency: 3
+    max_missed_offers: 0
+    overflow:
+      - {after_seconds: 20, action: widen, skills: [recepcion]}
+      - {after_seconds: 40, action: widen, skills: []}
+      - {after_seconds: 60, action: queue, queue: recepcion}
+  - {key: recepcion, name: Recepción, skills: [recepcion], strategy: ring_all}
+routing:
+  predictive: true
+  predictive_share: 0.5
+  predictive_min_samples: 50
+  vip_bonus: 0
+  urgency_bonus: {urgent: 200}
+"""
+
+
+def test_routing_settings_parse() -> None:
+    doc = load_tenant_document(HEAD + ROUTING)
+    citas, recepcion = doc.queues
+    assert (
+        citas.strategy,
+        citas.offer_timeout_seconds,
+        citas.wrapup_seconds,
+        citas.aging_per_minute,
+        citas.min_proficiency,
+        citas.max_missed_offers,
+    ) == ("skills_weighted", 15, 45, 1.5, 3, 0)
+    assert [(s.action, s.skills, s.queue) for s in citas.overflow] == [
+        ("widen", ["recepcion"], None),
+        ("widen", [], None),  # anyone
+        ("queue", None, "recepcion"),
+    ]
+    assert recepcion.strategy == "ring_all"
+    assert doc.staff[0].capacity == {"webchat": 3, "voice": 1, "email": 0}
+    assert doc.staff[1].capacity is None
+    routing = doc.routing
+    assert (routing.predictive, routing.predictive_share, routing.predictive_min_samples) == (
+        True,
+        0.5,
+        50,
+    )
+    assert routing.vip_bonus == 0
+    assert routing.urgency_bonus.model_dump() == {
+        "low": -10,
+        "normal": 0,
+        "high": 50,
+        "urgent": 200,
+    }
+
+
+def test_routing_settings_default_to_what_the_engine_does_without_them() -> None:
+    doc = load_tenant_document(
+        HEAD + "queues:\n  - {key: q, name: Q}\nstaff:\n  - {key: a, name: A}\n"
+    )
+    queue = doc.queues[0]
+    assert (
+        queue.strategy,
+        queue.offer_timeout_seconds,
+        queue.wrapup_seconds,
+        queue.aging_per_minute,
+        queue.min_proficiency,
+        queue.max_missed_offers,
+    ) == ("longest_idle", 30, 0, 0.0, 1, 3)
+    assert doc.staff[0].capacity is None
+    assert DEFAULT_CAPACITY == {"voice": 1, "sms": 3, "whatsapp": 3, "email": 5, "webchat": 3}
+    engine = RoutingSettings()
+    assert doc.routing.model_dump() == {
+        "predictive": engine.predictive,
+        "predictive_share": engine.predictive_share,
+        "predictive_min_samples": engine.predictive_min_samples,
+        "vip_bonus": engine.vip_bonus,
+        "urgency_bonus": engine.urgency_bonus,
+    }
+    # Defaults stay out of the canonical form: an absent capacity and routing stay absent.
+    data = doc.to_data()
+    assert data["queues"] == [{"key": "q", "name": "Q"}]
+    assert "capacity" not in data["staff"][0]
+    assert "routing" not in data
+
+
+def test_routing_settings_round_trip_through_the_canonical_form() -> None:
+    doc = load_tenant_document(HEAD + ROUTING)
+    data = doc.to_data()
+    assert data["staff"][0]["capacity"] == {"email": 0, "voice": 1, "webchat": 3}
+    assert list(data["staff"][0]["capacity"]) == ["email", "voice", "webchat"]  # sorted
+    assert "capacity" not in data["staff"][1]
+    assert data["queues"][0]["overflow"] == [
+        {"after_seconds": 20, "action": "widen", "skills": ["recepcion"]},
+        {"after_seconds": 40, "action": "widen", "skills": []},
+        {"after_seconds": 60, "action": "queue", "queue": "recepcion"},
+    ]
+    assert data["queues"][1] == {
+        "key": "recepcion",
+        "name": "Recepción",
+        "skills": ["recepcion"],
+        "strategy": "ring_all",
+    }
+    assert data["routing"] == {
+        "predictive": True,
+        "predictive_share": 0.5,
+        "predictive_min_samples": 50,
+        "vip_bonus": 0,
+        "urgency_bonus": {"urgent": 200},
+    }
+    again = load_tenant_document(dump_yaml(data))
+    assert again.to_data() == data
+
+
+def test_strategies_are_the_engines() -> None:
+    assert set(get_args(RoutingStrategy)) == {s.value for s in Strategy}
+
+
+def test_json_schema_has_the_routing_settings() -> None:
+    schema = json_schema()
+    defs = schema["$defs"]
+    assert schema["properties"]["routing"]["$ref"] == "#/$defs/RoutingConfig"
+    queue = defs["QueueConfig"]["properties"]
+    assert queue["strategy"]["enum"] == [s.value for s in Strategy]
+    assert queue["strategy"]["default"] == "longest_idle"
+    assert (
+        queue["offer_timeout_seconds"]["minimum"],
+        queue["offer_timeout_seconds"]["maximum"],
+    ) == (
+        5,
+        600,
+    )
+    assert queue["wrapup_seconds"]["maximum"] == 3600
+    assert queue["aging_per_minute"]["type"] == "number"
+    assert queue["max_missed_offers"]["default"] == 3
+    assert "min_proficiency" in queue
+    step = defs["OverflowStep"]["properties"]
+    assert "widen" in step["action"]["enum"]
+    assert "skills" in step
+    [capacity, _null] = defs["StaffConfig"]["properties"]["capacity"]["anyOf"]
+    assert capacity["propertyNames"]["enum"] == ["voice", "sms", "whatsapp", "email", "webchat"]
+    assert capacity["additionalProperties"]["maximum"] == 50
+    routing = defs["RoutingConfig"]["properties"]
+    assert set(routing) == {
+        "predictive",
+        "predictive_share",
+        "predictive_min_samples",
+        "vip_bonus",
+        "urgency_bonus",
+    }
+    assert set(defs["UrgencyBonus"]["properties"]) == {"low", "normal", "high", "urgent"}
+
+
+def test_json_schema_checks_the_routing_settings() -> None:
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    validator = jsonschema_rs.validator_for(json_schema())
+    data = load_tenant_document(HEAD + ROUTING).to_data()
+    assert validator.is_valid(json.loads(json.dumps(data)))
+    data["staff"][0]["capacity"]["fax"] = 1
+    assert not validator.is_valid(json.loads(json.dumps(data)))
+
+
+def test_demo_files_use_the_routing_settings() -> None:
+    clinic = load_tenant_document(demo_tenant_text("clinica-dental-sonrisa"))
+    law = load_tenant_document(demo_tenant_text("hartley-law"))
+    queues = [*clinic.queues, *law.queues]
+    assert {q.strategy for q in queues} >= {"longest_idle", "skills_weighted"}
+    assert any(step.action == "widen" for q in queues for step in q.overflow)
+    assert all(q.wrapup_seconds <= 60 for q in queues)
+    staff = [*clinic.staff, *law.staff]
+    assert any(m.capacity is not None for m in staff)
+    assert any(m.capacity is None for m in staff)  # the defaults
+    assert law.routing.predictive is False and law.to_data().get("routing")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from centralita.db.base import Base, JSONType, TenantScoped, Timestamps, id_column
@@ -48,6 +48,8 @@ class StaffMember(TenantScoped, Timestamps, Base):
     hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     user_role: Mapped[str | None] = mapped_column(String(20), default=None)
     user_id: Mapped[str | None] = mapped_column(String(40), default=None)  # access.User
+    # channel -> conversations at once; NULL: the routing reader's defaults (DEFAULT_CAPACITY)
+    capacity: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
@@ -101,5 +103,14 @@ class Queue(TenantScoped, Timestamps, Base):
     hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     callback: Mapped[bool] = mapped_column(default=False)
     overflow: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The ACD's settings (routing.model.QueueConfig); server defaults fill rows made before them.
+    strategy: Mapped[str] = mapped_column(
+        String(20), default="longest_idle", server_default="longest_idle"
+    )
+    offer_timeout_seconds: Mapped[int] = mapped_column(default=30, server_default=text("30"))
+    wrapup_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    aging_per_minute: Mapped[float] = mapped_column(default=0.0, server_default=text("0"))
+    min_proficiency: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    max_missed_offers: Mapped[int] = mapped_column(default=3, server_default=text("3"))  # 0 never
 
     __table_args__ = (UniqueConstraint("tenant_id", "key"),)

@@ -210,6 +210,7 @@ def _staff(position: int, member: StaffConfig) -> dict[str, Any]:
         "skills": dict(sorted(member.skills.items())),
         "hours": _hours(member.hours),
         "user_role": member.user_role,
+        "capacity": None if member.capacity is None else dict(sorted(member.capacity.items())),
     }
 
 
@@ -248,6 +249,12 @@ def _queue(position: int, queue: QueueConfig) -> dict[str, Any]:
         "hours": _hours(queue.hours),
         "callback": queue.callback,
         "overflow": [step.model_dump(mode="json", exclude_none=True) for step in queue.overflow],
+        "strategy": queue.strategy,
+        "offer_timeout_seconds": queue.offer_timeout_seconds,
+        "wrapup_seconds": queue.wrapup_seconds,
+        "aging_per_minute": queue.aging_per_minute,
+        "min_proficiency": queue.min_proficiency,
+        "max_missed_offers": queue.max_missed_offers,
     }
 
 

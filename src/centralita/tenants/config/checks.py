@@ -162,6 +162,14 @@ def _check_references(doc: TenantDocument) -> list[Problem]:
                         f"no other queue has key {step.queue!r}",
                     )
                 )
+            for k, skill in enumerate(step.skills or []):
+                if skill not in skills:
+                    problems.append(
+                        (
+                            ("queues", i, "overflow", j, "skills", k),
+                            f"no staff member has the skill {skill!r}",
+                        )
+                    )
     return problems
 
 

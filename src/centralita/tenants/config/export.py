@@ -1,8 +1,8 @@
 """Read a tenant back out of the database as a document (and as YAML).
 
 Rows are the source of truth for what has rows (the tenant's own columns, staff, services,
-FAQ, queues, channel accounts); the rest (profile, hours, holidays, receptionist details)
-comes from the document stored in ``Tenant.config`` by the last apply.
+FAQ, queues, channel accounts); the rest (profile, hours, holidays, receptionist details,
+routing settings) comes from the document stored in ``Tenant.config`` by the last apply.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ async def read_document(
         },
         "hours": config.get("hours") or {},
         "holidays": config.get("holidays") or {},
+        "routing": config.get("routing") or {},
         "staff": [_staff(row) for row in await _rows(session, StaffMember, tenant_id)],
         "services": [_service(row) for row in await _rows(session, Service, tenant_id)],
         "faq": [_faq(row) for row in await _rows(session, FaqEntry, tenant_id)],
@@ -119,6 +120,7 @@ def _staff(row: StaffMember) -> dict[str, Any]:
         "skills": row.skills or {},
         "hours": row.hours,
         "user_role": row.user_role,
+        "capacity": row.capacity,
     }
 
 
@@ -152,6 +154,12 @@ def _queue(row: Queue) -> dict[str, Any]:
         "hours": row.hours,
         "callback": row.callback,
         "overflow": row.overflow or [],
+        "strategy": row.strategy,
+        "offer_timeout_seconds": row.offer_timeout_seconds,
+        "wrapup_seconds": row.wrapup_seconds,
+        "aging_per_minute": row.aging_per_minute,
+        "min_proficiency": row.min_proficiency,
+        "max_missed_offers": row.max_missed_offers,
     }
 
 

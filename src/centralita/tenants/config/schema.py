@@ -296,6 +296,12 @@ class Holidays(_Model):
     special: list[SpecialDay] = []
 
 
+AgentChannel = Literal["voice", "sms", "whatsapp", "email", "webchat"]
+# What an agent takes at once when the staff member's file gives no ``capacity``; applied by
+# the routing reader (the row stores NULL so that an absent capacity stays absent on export).
+DEFAULT_CAPACITY: dict[str, int] = {"voice": 1, "sms": 3, "whatsapp": 3, "email": 5, "webchat": 3}
+
+
 class StaffConfig(_Model):
     key: Key
     name: Text
@@ -309,10 +315,24 @@ class StaffConfig(_Model):
     user_role: Literal["admin", "supervisor", "agent"] | None = Field(
         default=None, description="Gives the person a login with this role; needs email."
     )
+    capacity: dict[AgentChannel, Annotated[int, Field(strict=True, ge=0, le=50)]] | None = Field(
+        default=None,
+        description=(
+            "Conversations at once per channel (0-50); a channel left out takes none. "
+            "Absent: voice 1, sms 3, whatsapp 3, email 5, webchat 3."
+        ),
+    )
 
     @field_serializer("skills")
     def _skills_sorted(self, value: dict[str, int]) -> dict[str, int]:
         return _sorted(value)  # type: ignore[no-any-return]
+
+    # Sorted when read, not by a serializer: a field serializer defeats exclude_defaults, and an
+    # absent capacity must stay absent on export.
+    @field_validator("capacity")
+    @classmethod
+    def _capacity_sorted(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        return None if value is None else dict(sorted(value.items()))
 
 
 class ServiceConfig(_Model):
@@ -335,17 +355,27 @@ class FaqConfig(_Model):
 
 class OverflowStep(_Model):
     after_seconds: Seconds
-    action: Literal["queue", "voicemail", "callback", "message"]
-    queue: Key | None = None
+    action: Literal["queue", "voicemail", "callback", "message", "widen"]
+    queue: Key | None = Field(default=None, description="With action queue: where to move.")
+    skills: list[Key] | None = Field(
+        default=None,
+        description="With action widen: the wider required skills; [] means any agent.",
+    )
 
     @model_validator(mode="after")
     def _target(self) -> OverflowStep:
         if (self.action == "queue") != (self.queue is not None):
             raise ValueError("name a queue exactly when the action is 'queue'")
+        if (self.action == "widen") != (self.skills is not None):
+            raise ValueError("give skills exactly when the action is 'widen' ([] means any agent)")
         return self
 
 
 ChannelKindName = Literal["voice", "sms", "whatsapp", "email", "webchat", "multi"]
+# The ACD's distribution strategies (routing.model.Strategy; a test keeps them equal).
+RoutingStrategy = Literal[
+    "longest_idle", "least_occupied", "round_robin", "skills_weighted", "ring_all"
+]
 
 
 class QueueConfig(_Model):
@@ -358,7 +388,59 @@ class QueueConfig(_Model):
     channels: list[ChannelKindName] = Field(default=[], description="Empty means every kind.")
     hours: WeeklyHours | None = None
     callback: bool = Field(default=False, strict=True)
-    overflow: list[OverflowStep] = []
+    strategy: RoutingStrategy = Field(
+        default="longest_idle", description="How the ACD picks among the eligible agents."
+    )
+    offer_timeout_seconds: Annotated[int, Field(strict=True, ge=5, le=600)] = Field(
+        default=30, description="Seconds an agent has to accept an offer."
+    )
+    wrapup_seconds: Annotated[int, Field(strict=True, ge=0, le=3600)] = Field(
+        default=0, description="The agent's wrap-up after each conversation from this queue."
+    )
+    aging_per_minute: Annotated[float, Field(strict=True, ge=0, le=100)] = Field(
+        default=0.0, description="Priority points a conversation gains per minute of waiting."
+    )
+    min_proficiency: Proficiency = Field(
+        default=1, description="The level (1-5) an agent needs in each of the queue's skills."
+    )
+    max_missed_offers: Annotated[int, Field(strict=True, ge=0, le=20)] = Field(
+        default=3, description="Missed offers in a row before the agent is set away; 0 never."
+    )
+    overflow: list[OverflowStep] = Field(
+        default=[], description="Steps taken in order while a conversation waits."
+    )
+
+
+Bonus = Annotated[int, Field(strict=True, ge=-1000, le=1000)]
+
+
+class UrgencyBonus(_Model):
+    """Priority points added to a conversation for its urgency."""
+
+    low: Bonus = -10
+    normal: Bonus = 0
+    high: Bonus = 50
+    urgent: Bonus = 100
+
+
+class RoutingConfig(_Model):
+    """The ACD's tenant-wide settings (queues carry their own strategy, timers and overflow)."""
+
+    predictive: bool = Field(
+        default=False,
+        strict=True,
+        description="Offer the eligible agent with the best history for the intent.",
+    )
+    predictive_share: Annotated[float, Field(strict=True, ge=0, le=1)] = Field(
+        default=1.0, description="A/B test: the share of conversations routed predictively."
+    )
+    predictive_min_samples: Annotated[int, Field(strict=True, ge=1, le=10_000)] = Field(
+        default=20, description="Outcomes an agent needs for an intent before being ranked."
+    )
+    vip_bonus: Annotated[int, Field(strict=True, ge=0, le=1000)] = Field(
+        default=30, description="Priority points added for a VIP contact."
+    )
+    urgency_bonus: UrgencyBonus = UrgencyBonus()
 
 
 class ChannelConfig(_Model):
@@ -401,6 +483,7 @@ class TenantDocument(_Model):
     services: list[ServiceConfig] = []
     faq: list[FaqConfig] = []
     queues: list[QueueConfig] = []
+    routing: RoutingConfig = RoutingConfig()
     channels: list[ChannelConfig] = []
 
     @property
