@@ -64,6 +64,15 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "leak?"},
     ("POST", "/api/v1/appointments/{appointment_id}/confirm"): None,
     ("POST", "/api/v1/staff/{staff_key}/calendar-feed"): None,
+    ("PUT", "/api/v1/agent/me/presence"): {"presence": "available"},
+    ("POST", "/api/v1/agent/me/wrapup-done"): None,
+    ("POST", "/api/v1/agent/offers/{conversation_id}/accept"): None,
+    ("POST", "/api/v1/agent/offers/{conversation_id}/decline"): None,
+    ("POST", "/api/v1/conversations/{conversation_id}/pick"): None,
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): {"queue_id": "que_other"},
+    ("POST", "/api/v1/conversations/{conversation_id}/resolve"): {"wrapup_code": "resolved"},
+    ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"agent_id": "stf_other"},
+    ("PUT", "/api/v1/routing/agents/{agent_id}/presence"): {"presence": "away"},
 }
 
 
@@ -150,6 +159,32 @@ async def populate_handoff(
         )
         session.add(handoff)
     return {"handoff_id": handoff.id}
+
+
+async def populate_routing(
+    container: Container, kit: TenantKit, conversation_id: str
+) -> dict[str, str]:
+    """An agent with a login, a queue, and the conversation offered to the agent by the ACD."""
+    from centralita.access import service as access_service
+    from centralita.routing import runtime, service
+    from centralita.routing.model import Enqueue, Presence, SetPresence
+    from centralita.tenants.models import Queue, StaffMember
+
+    async with container.sessions() as session, session.begin():
+        user = await access_service.create_user(
+            session, tenant_id=kit.tenant_id, email="b-agent@example.com", name="B agent",
+            role="agent", cheap_hash=True,
+        )  # fmt: skip
+        staff = StaffMember(id=new_id("stf"), tenant_id=kit.tenant_id, key="b-agent",
+                            name="B agent", user_id=user.id, user_role="agent")  # fmt: skip
+        queue = Queue(id=new_id("que"), tenant_id=kit.tenant_id, key="b-routing", name="B")
+        session.add_all([staff, queue])
+    async with container.sessions() as session, session.begin():
+        await runtime.sync(session, container, kit.tenant_id)
+        for event in (SetPresence(staff.id, Presence.AVAILABLE),
+                      Enqueue(conversation_id, queue.id, "whatsapp")):  # fmt: skip
+            await service.apply(session, container.routing, kit.tenant_id, event, utcnow())
+    return {"agent_id": staff.id}
 
 
 async def populate_file(container: Container, kit: TenantKit, message_id: str) -> dict[str, str]:

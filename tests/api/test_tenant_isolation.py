@@ -20,6 +20,7 @@ from tests.api.isolation import (
     api_routes,
     populate_file,
     populate_handoff,
+    populate_routing,
     populate_scheduling,
     populate_staff_messages,
     walk,
@@ -81,12 +82,14 @@ async def populate(
     staff_messages = await populate_staff_messages(container, kit, conv["id"])
     handoff = await populate_handoff(container, kit, conv["id"])
     stored_file = await populate_file(container, kit, msgs[0]["id"])
+    routing = await populate_routing(container, kit, conv["id"])
     await container.relay.drain()
     return {
         **scheduling,
         **staff_messages,
         **handoff,
         **stored_file,
+        **routing,
         "tenant_id": kit.tenant_id,
         "conversation_id": conv["id"],
         "message_id": msgs[0]["id"],

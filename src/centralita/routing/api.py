@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession, require
+from centralita.conversations import service as conversations_service
 from centralita.core.ids import ID_PATTERN
 from centralita.routing import desk
 
@@ -88,6 +89,13 @@ def _agent_read(view: desk.AgentView) -> AgentRead:
     data: dict[str, Any] = dict(view.__dict__)
     data["activity"] = view.activity
     return AgentRead.model_validate(data)
+
+
+async def _known(db: DbSession, principal: Principal, conversation_id: str) -> None:
+    """A foreign or unknown conversation is 404 before anything else is checked."""
+    await conversations_service.get_conversation(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id
+    )
 
 
 class ColleagueRead(BaseModel):
@@ -163,6 +171,7 @@ async def accept_offer(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     staff = await desk.agent_of(db, principal)
     await desk.accept(db, container, principal.tenant_id, staff.id, conversation_id)
     return Done(conversation_id=conversation_id)
@@ -175,6 +184,7 @@ async def decline_offer(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     staff = await desk.agent_of(db, principal)
     await desk.decline(db, container, principal.tenant_id, staff.id, conversation_id)
     return Done(conversation_id=conversation_id)
@@ -191,6 +201,7 @@ async def pick(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     staff = await desk.agent_of(db, principal)
     await desk.pick(db, container, principal.tenant_id, staff.id, conversation_id)
     return Done(conversation_id=conversation_id)
@@ -206,6 +217,7 @@ async def transfer(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     by_agent = None
     if not principal.at_least(Role.SUPERVISOR):
         by_agent = (await desk.agent_of(db, principal)).id
@@ -229,6 +241,7 @@ async def resolve(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     by_agent = None
     if not principal.at_least(Role.SUPERVISOR):
         by_agent = (await desk.agent_of(db, principal)).id
@@ -295,6 +308,7 @@ async def assign(
     principal: SupervisorPrincipal,
     container: ContainerDep,
 ) -> Done:
+    await _known(db, principal, conversation_id)
     staff = await desk.staff_member(db, principal.tenant_id, body.agent_id)
     state = await container.routing.read(db, principal.tenant_id)
     item = state.items.get(conversation_id)
