@@ -41,6 +41,7 @@ from centralita.routing.model import (
     Withdraw,
 )
 from centralita.routing.models import RoutingAssignment, RoutingStateRow
+from centralita.tenants.config.schema import DEFAULT_CAPACITY
 from centralita.tenants.hours import HolidayCalendar, WeeklySchedule, is_open
 from centralita.tenants.models import Queue, StaffMember, Tenant
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CAPACITY = {"voice": 1, "sms": 3, "whatsapp": 3, "email": 5, "webchat": 3}
 PREFERRED_SECONDS = 60.0  # a named staff member gets the first minute
 LAST_AGENT_SECONDS = 30.0  # the contact's last agent gets half a minute
 HOURS_CHECK_SECONDS = 60.0
@@ -96,20 +96,21 @@ def queue_config(queue: Queue, ids: dict[str, str], tenant: Tenant, now: datetim
     return QueueConfig(
         id=queue.id,
         skills=tuple(queue.skills or ()),
-        min_proficiency=int(getattr(queue, "min_proficiency", 1) or 1),
+        min_proficiency=queue.min_proficiency,
         priority=queue.priority,
-        strategy=Strategy(getattr(queue, "strategy", None) or Strategy.LONGEST_IDLE),
-        aging_per_minute=float(getattr(queue, "aging_per_minute", 0.0) or 0.0),
-        offer_timeout=float(getattr(queue, "offer_timeout_seconds", 30) or 30),
-        wrapup_seconds=float(getattr(queue, "wrapup_seconds", 0) or 0),
+        strategy=Strategy(queue.strategy),
+        aging_per_minute=float(queue.aging_per_minute),
+        offer_timeout=float(queue.offer_timeout_seconds),
+        wrapup_seconds=float(queue.wrapup_seconds),
         overflow=tuple(steps),
         open=_open(queue, tenant, now),
-        max_declines=int(getattr(queue, "max_missed_offers", 3) or 0),
+        max_declines=queue.max_missed_offers,
     )
 
 
 def agent_config(staff: StaffMember) -> AgentConfig:
-    capacity = getattr(staff, "capacity", None) or DEFAULT_CAPACITY
+    # As written in the YAML: a channel a capacity map leaves out is not offered (0).
+    capacity = staff.capacity if staff.capacity is not None else DEFAULT_CAPACITY
     return AgentConfig(
         id=staff.id,
         skills={str(k): int(v) for k, v in (staff.skills or {}).items()},
