@@ -1,14 +1,21 @@
-"""A local stand-in for Twilio's Messages REST API, built from its documented wire format.
+"""A local stand-in for Twilio's Messages and Calls REST APIs, built from its documented wire
+format.
 
 ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded ``To``, ``From``, ``Body``
 and ``StatusCallback``, HTTP Basic auth with the account SID and auth token; 201 with the
 Message resource as JSON (``sid`` "SM" + 32 hex, ``status`` "queued"), or an error body
 ``{"code", "message", "more_info", "status"}``. It records every request it accepted.
+
+``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` ("update a call"), form-encoded
+``Url`` and ``Method``: 200 with the Call resource when the call is live (``live``), else 404
+with ``{"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": 404}``.
+Every such request is recorded in ``redirects``, with the status it was answered.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -30,6 +37,22 @@ class FakeTwilio:
     # (status, code, message) answers for the next requests, in order
     failures: list[tuple[int, int, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # CallSid -> its status ("in-progress", "queued", "completed", ...): the calls it knows
+    calls: dict[str, str] = field(default_factory=dict)
+    redirects: list[dict[str, Any]] = field(default_factory=list)
+
+    def live(self, call_sid: str, status: str = "in-progress") -> None:
+        """A call Twilio has under way (a redirect of any other call is refused)."""
+        with self.lock:
+            self.calls[call_sid] = status
+
+    def hang_up(self, call_sid: str) -> None:
+        with self.lock:
+            self.calls[call_sid] = "completed"
+
+
+_CALL_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls/(?P<call>[^/]+)\.json$")
+_NOT_IN_PROGRESS = "Call is not in-progress. Cannot redirect."
 
 
 def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
@@ -41,6 +64,10 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             token = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
             if auth != f"Basic {token}":
                 self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            call = _CALL_PATH.match(self.path)
+            if call is not None and call["account"] == state.account_sid:
+                self._update_call(call["call"], raw)
                 return
             if self.path != expected_path:
                 self.reply(404, {"code": 20404, "message": "not found", "status": 404})
@@ -73,6 +100,26 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                     "api_version": "2010-04-01",
                 },
             )
+
+        def _update_call(self, call_sid: str, raw: str) -> None:
+            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            with state.lock:
+                failure = state.failures.pop(0) if state.failures else None
+                status = state.calls.get(call_sid)
+            if failure is not None:
+                code_status, code, message = failure
+                answer = (code_status, {"code": code, "message": message, "status": code_status})
+            elif not form.get("Url", "").startswith(("https://", "http://")):
+                answer = (400, {"code": 21205, "message": "Url is not a valid URL.", "status": 400})
+            elif status is None or status not in ("queued", "ringing", "in-progress"):
+                answer = (404, {"code": 21220, "message": _NOT_IN_PROGRESS, "status": 404})
+            else:
+                resource = {"sid": call_sid, "account_sid": state.account_sid,
+                            "status": status, "api_version": "2010-04-01"}  # fmt: skip
+                answer = (200, resource)
+            with state.lock:
+                state.redirects.append({"call_sid": call_sid, "status": answer[0], **form})
+            self.reply(*answer)
 
     return Handler
 

@@ -103,6 +103,11 @@ async def _transcription(client: httpx.AsyncClient, ids: Ids) -> list[httpx.Resp
     return await _twilio_sub_hook(client, ids, "/transcription", extra)
 
 
+async def _connect(client: httpx.AsyncClient, ids: Ids) -> list[httpx.Response]:
+    query = "?conversation=cnv_0000000000000000&agent=stf_0000000000000000"
+    return await _twilio_sub_hook(client, ids, "/connect" + query, {"CallStatus": "in-progress"})
+
+
 def _forged_token(ids: Ids) -> str:
     driver = WebChatDriver()
     driver.bind(ids["webchat"], ids["tenant"])
@@ -144,6 +149,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/hooks/{account_id}/whisper/{handoff_id}"): _whisper,
     ("POST", "/hooks/{account_id}/queue-wait"): _queue_wait,
     ("POST", "/hooks/{account_id}/transcription"): _transcription,
+    ("POST", "/hooks/{account_id}/connect"): _connect,
     ("POST", "/widget/{account_id}/session"): _session,
     ("POST", "/widget/{account_id}/offline"): _offline,
     ("OPTIONS", "/widget/{account_id}/session"): _preflight("session"),

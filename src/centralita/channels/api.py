@@ -127,6 +127,15 @@ async def transcription_hook(
     return await _call_hook(account_id, "transcription", request, container)
 
 
+@router.post(
+    "/hooks/{account_id}/connect",
+    summary="A queued caller the ACD assigned to an agent: connect them (TwiML <Dial>)",
+    responses={400: {}, 403: {}, 404: {}},
+)
+async def connect_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
+    return await _call_hook(account_id, "connect", request, container)
+
+
 async def _call_hook(
     account_id: str, route: str, request: Request, container: ContainerDep
 ) -> Response:

@@ -62,6 +62,15 @@ def _routing(container: Container) -> Handler:
     return handle
 
 
+def _voice_connect(container: Container) -> Handler:
+    from centralita.routing.voice import connect_assigned_call
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await connect_assigned_call(container, envelope)
+
+    return handle
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ("receptionist", frozenset({"message.received"}), _receptionist),
     # after the receptionist: in-process, a slow or failing download must not delay the answer
@@ -79,6 +88,8 @@ SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
         ),
         _routing,
     ),
+    # a caller waiting in the provider's queue is connected to the agent the ACD assigned
+    ("voice_connect", frozenset({"routing.assigned"}), _voice_connect),
     (
         "staff_messages",
         frozenset({"staff_message.created", "staff_message.escalated"}),

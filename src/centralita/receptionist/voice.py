@@ -6,10 +6,16 @@ if nobody can be dialled, the call waits in the queue when the account queues ca
 (``settings.queue_calls``) or the hand-off's queue serves voice; otherwise a voicemail when the
 account takes them (``settings.voicemail``). A failed transfer and a broken queue end in the
 voicemail too. Everything the caller hears is in Spanish and English (``texts``).
+
+While the ACD routes the hand-off (``routing``), the queue is its: the place announced is the
+ACD's, a caller who chooses to be called back keeps that place as a callback, a caller who
+hangs up is withdrawn, and once an agent accepts, the call is redirected to ``/connect``
+(``routing.voice``), whose answer dials the agent after the same whisper as a transfer.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,11 +39,18 @@ from centralita.receptionist.voice_texts import (
     say,
     wants_callback,
 )
+from centralita.routing import engine as routing_engine
+from centralita.routing import runtime as routing_runtime
+from centralita.routing import service as routing_service
+from centralita.routing.model import Rejected, RequestCallback
+from centralita.routing.voice import ENQUEUED
 from centralita.tenants.config.schema import TenantDocument
-from centralita.tenants.models import Tenant
+from centralita.tenants.models import Queue, StaffMember, Tenant
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
+
+log = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
@@ -150,6 +163,17 @@ async def _put_through(
         await interactions.update_call(
             session, interaction=interaction, update=CallUpdate(queued_at=now, queue_id=name)
         )
+        if interaction.provider_session_id:
+            # what tells the ACD's connector (routing.voice) that the caller waits in the
+            # provider's queue, rather than in a transfer, and may be moved to an agent
+            await interactions.record_call_event(
+                session,
+                interaction=interaction,
+                event_id=f"{interaction.provider_session_id}:{ENQUEUED}:{handoff.id}",
+                event=ENQUEUED,
+                meta={"call_sid": interaction.provider_session_id, "queue": name},
+                now=now,
+            )
         return replace(spoken, enqueue=name)
     if account is not None and _flag(account, "voicemail"):
         words = (
@@ -298,11 +322,13 @@ async def apply_call_event(
         session, tenant_id=account.tenant_id, account_id=account.id, call_id=event.call_id
     )
     if event.kind == "queue_wait":
-        return await _queue_wait(session, account, interaction, event)
+        return await _queue_wait(session, container, account, interaction, event)
     if interaction is None:
         raise NotFound(f"call {event.call_id} not found")
     conversation = await session.get_one(Conversation, interaction.conversation_id)
     language = conversation.language or _language(account)
+    if event.kind == "connect":
+        return await _connect(session, interaction, conversation, event, language)
     stored = None
     if event.event_id is not None:
         stored = await interactions.record_call_event(
@@ -436,13 +462,19 @@ async def _queue_result(
                 interaction=interaction,
                 update=CallUpdate(abandoned_at=at, disposition="abandoned"),
             )
+            # nobody is offered a caller who has gone (a no-op when the ACD does not route it)
+            await routing_runtime.withdraw(
+                session, container, interaction.tenant_id, conversation.id, "abandoned"
+            )
         return None  # the caller has gone
     if event.outcome == "callback":
         if fresh:
             await interactions.update_call(
                 session, interaction=interaction, update=CallUpdate(disposition="callback")
             )
-            await _callback_message(session, container, interaction, conversation, event, now)
+            if not await _acd_callback(session, container, interaction, now):
+                await _callback_message(session, container, interaction, conversation, event,
+                                        now)  # fmt: skip
         return Spoken((say("callback_taken", language),), language, end_call=True)
     if event.outcome == "failed":
         if fresh:
@@ -454,14 +486,79 @@ async def _queue_result(
     return None  # redirected: the call is somewhere else now
 
 
+async def _acd_callback(
+    session: AsyncSession, container: Container, interaction: Interaction, now: datetime
+) -> bool:
+    """The caller chose a callback: the ACD keeps their place in line, and the agent whose
+    turn it is gets the conversation as a callback. False when the ACD is not routing it."""
+    tenant_id, conversation_id = interaction.tenant_id, interaction.conversation_id
+    state = await container.routing.read(session, tenant_id)
+    if conversation_id not in state.items:
+        return False
+    applied = await routing_service.apply(
+        session, container.routing, tenant_id, RequestCallback(conversation_id), now
+    )
+    for decision in applied.decisions:
+        if isinstance(decision, Rejected):  # already assigned: the agent has it anyway
+            log.info("callback for %s not kept: %s", conversation_id, decision.message)
+    return True
+
+
+async def _acd_position(
+    session: AsyncSession, container: Container, interaction: Interaction
+) -> int | None:
+    """The caller's place by the ACD (1 = next; being offered to an agent counts as next);
+    ``None`` when the ACD is not routing the conversation."""
+    state = await container.routing.read(session, interaction.tenant_id)
+    item = state.items.get(interaction.conversation_id)
+    if item is None:
+        return None
+    found = routing_engine.position(state, item.id)
+    if found is None and item.status == routing_engine.OFFERED:
+        return 1
+    return found
+
+
+async def _connect(
+    session: AsyncSession,
+    interaction: Interaction,
+    conversation: Conversation,
+    event: CallEvent,
+    language: str,
+) -> Spoken:
+    """The ACD assigned the waiting call and ``routing.voice`` redirected it here: dial the
+    agent (SIP before a phone number), who first hears the intake summary, like any transfer.
+    Nothing is stored: a repeated request gets the same answer."""
+    if event.metadata.get("conversation_id") != conversation.id:
+        raise NotFound(f"call {event.call_id} is not in that conversation")
+    agent_id = str(event.metadata.get("agent_id") or "")
+    staff = await session.scalar(
+        select(StaffMember).where(
+            StaffMember.tenant_id == interaction.tenant_id, StaffMember.id == agent_id
+        )
+    )
+    target = (staff.sip or staff.phone) if staff is not None else None
+    if not target:  # the agent's number went away since: they call back from the desktop
+        return Spoken((say("nobody_call_back", language),), language, end_call=True)
+    handoff = await _latest_handoff(session, conversation)
+    return Spoken(
+        (say("hold", language),),
+        language,
+        dial=str(target),
+        whisper_id=handoff.id if handoff is not None else None,
+    )
+
+
 async def _queue_wait(
     session: AsyncSession,
+    container: Container,
     account: AccountConfig,
     interaction: Interaction | None,
     event: CallEvent,
 ) -> Spoken:
-    """The wait music: the place and the expected wait, and the callback offer; or the
-    caller's answer to that offer. Stores nothing."""
+    """The wait music: the place (the ACD's when it routes the call, else the provider's)
+    and the expected wait, and the callback offer; or the caller's answer to that offer.
+    Stores nothing."""
     language = _language(account)
     queue_key = None
     if interaction is not None:
@@ -475,6 +572,8 @@ async def _queue_wait(
             return Spoken((), language, leave_queue=True)
         return Spoken((say("still_waiting", language),), language)
     position = event.metadata.get("position")
+    if interaction is not None:
+        position = await _acd_position(session, container, interaction) or position
     average = event.metadata.get("average_wait")
     words = queue_announcement(
         language,
@@ -489,12 +588,18 @@ async def _offers_callback(
     session: AsyncSession, account: AccountConfig, queue_key: str | None
 ) -> bool:
     """The queue's own ``callback`` setting; a queue the tenant file does not describe
-    offers it."""
+    offers it. The interaction names the queue by its key, or by its id once the ACD
+    queued the conversation."""
     tenant = await session.get(Tenant, account.tenant_id)
     if tenant is None:
         return True
     doc = runtime.tenant_view(tenant).doc
     queue = next((q for q in doc.queues if q.key == queue_key), None)
+    if queue is None and queue_key:
+        key = await session.scalar(
+            select(Queue.key).where(Queue.tenant_id == tenant.id, Queue.id == queue_key)
+        )
+        queue = next((q for q in doc.queues if key is not None and q.key == key), None)
     return queue.callback if queue is not None else True
 
 
@@ -506,8 +611,8 @@ async def _callback_message(
     event: CallEvent,
     now: datetime,
 ) -> None:
-    """The caller chose to be called back: a message for staff with the intake so far. (The
-    ACD of issue 5 will also keep the callback's place in the queue.)"""
+    """The caller chose to be called back and the ACD is not routing the conversation: a
+    message for staff with the intake so far (``_acd_callback`` keeps the place otherwise)."""
     tenant = await session.get_one(Tenant, interaction.tenant_id)
     phone = event.caller or await _phone_of(session, interaction)
     handoff = await _latest_handoff(session, conversation)

@@ -19,7 +19,10 @@ On their own routes: ``/hooks/{account}/queue-wait`` (the ``<Enqueue>`` wait URL
 ``QueueTime``, ``AvgQueueTime``, ``CurrentQueueSize``, ``MaxQueueSize``, ``QueueSid``; with
 ``?choice=1`` the caller's answer to the callback offer, ``Digits`` or ``SpeechResult``) and
 ``/hooks/{account}/transcription`` (``TranscriptionSid``, ``TranscriptionText``,
-``TranscriptionStatus``, ``RecordingSid``, ``RecordingUrl``).
+``TranscriptionStatus``, ``RecordingSid``, ``RecordingUrl``), and
+``/hooks/{account}/connect?conversation=<id>&agent=<id>`` (where a call waiting in the queue is
+redirected, through the REST API, once the ACD assigned it to an agent: the answer dials the
+agent, whose transfer result comes back as ``?turn=0&dialed=1``).
 
 Anything else on the hook URL (a call starting, a turn, a silence) is a turn: ``voice.py``.
 """
@@ -37,6 +40,7 @@ from centralita.channels.base import (
     Spoken,
 )
 from centralita.channels.twilio import voice
+from centralita.core.ids import looks_like_id
 
 FINAL = voice.ENDED
 KNOWN_STATUSES = voice.ENDED | voice.LIVE
@@ -59,7 +63,7 @@ _DIAL_RESULTS = {
     "canceled": "failed",
 }
 _TRANSCRIPTIONS = frozenset({"completed", "failed"})
-ROUTES = frozenset({"", "queue-wait", "transcription"})
+ROUTES = frozenset({"", "queue-wait", "transcription", "connect"})
 
 
 def _one(form: dict[str, list[str]], name: str) -> str | None:
@@ -118,6 +122,8 @@ def parse_call_event(
         return _queue_wait(call, caller, form, query)
     if route == "transcription":
         return _transcription(call, caller, form)
+    if route == "connect":
+        return _connect(call, caller, form, query)
     if query.get("queued") == "1":
         return _queue_result(call, caller, form, _turn(query))
     if query.get("dialed") == "1":
@@ -262,6 +268,33 @@ def _queue_wait(
             "queue_size": _seconds(form, "CurrentQueueSize"),
             "queue_sid": _one(form, "QueueSid"),
             "digits": (_one(form, "Digits") or "").strip() if choice else None,
+        },
+    )
+
+
+def _id(query: dict[str, str], name: str) -> str:
+    value = query.get(name, "")
+    if not looks_like_id(value):
+        raise MalformedRequest(f"{name}: required, an id of at most 40 letters, digits, _ or -")
+    return value
+
+
+def _connect(
+    call: str, caller: str | None, form: dict[str, list[str]], query: dict[str, str]
+) -> CallEvent:
+    """The call was redirected here to be connected to the agent it was assigned to. Stores
+    nothing: a repeated request gets the same ``<Dial>``."""
+    return CallEvent(
+        call_id=call,
+        kind="connect",
+        event_id=None,
+        caller=caller,
+        outcome="connect",
+        metadata={
+            "conversation_id": _id(query, "conversation"),
+            "agent_id": _id(query, "agent"),
+            "call_status": _one(form, "CallStatus"),
+            "queue_sid": _one(form, "QueueSid"),
         },
     )
 

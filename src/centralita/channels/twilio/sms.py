@@ -18,6 +18,10 @@ Point the number's "A message comes in" webhook and nothing else at
 ``{public_base_url}/hooks/{account_id}``: outbound messages ask for their status callbacks at
 the same URL.
 
+On a voice account the same REST credentials move a live call elsewhere (``redirect_call``:
+Twilio's "update a call" request), which is how a caller waiting in a queue is connected to
+the agent the ACD assigned.
+
 Inbound (form-encoded POST): ``MessageSid``, ``From``, ``To``, ``Body``, ``NumMedia`` and
 ``MediaUrl{n}``/``MediaContentType{n}``. A status callback carries ``MessageStatus`` instead
 of a body worth storing. We answer an empty TwiML ``<Response/>``: the receptionist's reply
@@ -33,7 +37,7 @@ import ssl
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import httpx
 
@@ -58,6 +62,7 @@ from centralita.channels.base import (
 )
 from centralita.channels.twilio import calls, signature, telnyx, voice
 from centralita.core.clock import utcnow
+from centralita.core.errors import Conflict
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 MAX_BODY = 1600  # Twilio's limit for one message's Body
@@ -98,6 +103,24 @@ def _tls() -> ssl.SSLContext:
     """One TLS context for every send: httpx builds a new one per client otherwise, loading the
     CA bundle each time (about 20 ms of CPU per message)."""
     return httpx.create_ssl_context()
+
+
+CALL_NOT_IN_PROGRESS = 21220  # Twilio's error when a call to update has ended
+
+
+class CallNotRedirected(Conflict):
+    """Twilio refused to move the call (a 4xx), or we could not ask (no credentials). Final:
+    retrying cannot help. ``gone`` when the call has ended or never existed (a 404, error
+    21220 "Call is not in-progress"), as opposed to a refusal of the request itself."""
+
+    def __init__(self, detail: str, *, status: int, code: object = None) -> None:
+        super().__init__(detail)
+        self.http_status = status
+        self.code = code
+
+    @property
+    def gone(self) -> bool:
+        return self.http_status == 404 or self.code == CALL_NOT_IN_PROGRESS
 
 
 def api_token(account: AccountConfig) -> str:
@@ -281,6 +304,40 @@ class TwilioAdapter:
             raise TransientSendError("the response has no sid")
         status = _STATUSES.get(str(payload.get("status") or "queued"), "queued")
         return SendResult(provider_id, "sent" if status == "queued" else status)
+
+    async def redirect_call(self, account: AccountConfig, call_id: str, url: str) -> None:
+        """Move a live call to new TwiML (``url``, fetched with POST): Twilio's "update a
+        call", ``POST /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json`` with ``Url`` and
+        ``Method``. A 4xx is final and raises ``CallNotRedirected`` (the call is over, or the
+        account cannot do it); a 5xx, a 429 or a network error raises ``TransientSendError``
+        so that the caller tries again."""
+        sid = str(account.settings.get("account_sid") or "")
+        token = api_token(account)
+        if not sid or not token:
+            raise CallNotRedirected("account_sid and the auth token are required", status=0)
+        if not call_id or len(call_id) > 128:
+            raise CallNotRedirected(f"not a call id: {call_id[:64]!r}", status=0)
+        base = str(account.settings.get("api_base_url") or DEFAULT_API_BASE).rstrip("/")
+        try:
+            async with httpx.AsyncClient(
+                transport=self._transport, verify=_tls(), timeout=SEND_TIMEOUT_SECONDS
+            ) as client:
+                response = await client.post(
+                    f"{base}/2010-04-01/Accounts/{sid}/Calls/{quote(call_id, safe='')}.json",
+                    data={"Url": url, "Method": "POST"},
+                    auth=(sid, token),
+                )
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
+        payload = json_object(response.content)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(f"HTTP {response.status_code}: {_describe(payload)}")
+        if response.status_code >= 400:
+            raise CallNotRedirected(
+                f"HTTP {response.status_code}: {_describe(payload)}",
+                status=response.status_code,
+                code=payload.get("code"),
+            )
 
 
 def _describe(payload: dict[str, Any]) -> str:
