@@ -118,3 +118,43 @@ async def test_a_queue_outside_its_hours_offers_nothing(
     await runtime.check_hours(container)
     state = await _state(container, clinic.tenant_id)
     assert state.queues[queue.id].config.open is True
+
+
+async def test_a_vip_with_an_urgent_matter_is_served_before_older_conversations(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    from centralita.contacts.models import Contact, ContactAddress
+    from centralita.routing.engine import priority_for
+
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("Quiero pedir cita para limpieza dental", value="34611111111")
+    await clinic.say("quiero hablar con una persona", value="34611111111")
+    normal = (await _state(container, clinic.tenant_id)).items
+    (older,) = list(normal)
+    async with container.sessions() as session, session.begin():
+        contact = Contact(id="ct_" + "v" * 26, tenant_id=clinic.tenant_id, name="VIP", vip=True)
+        session.add(contact)
+        await session.flush()
+        session.add(ContactAddress(id="adr_" + "v" * 26, tenant_id=clinic.tenant_id,
+                                   contact_id=contact.id, kind="whatsapp",
+                                   value="34699999999"))  # fmt: skip
+    await clinic.say("Quiero pedir cita para limpieza dental", value="34699999999")
+    await clinic.say("quiero hablar con una persona", value="34699999999")
+    state = await _state(container, clinic.tenant_id)
+    (vip,) = set(state.items) - {older}
+    assert state.items[vip].priority == priority_for(state.settings, urgency="normal", vip=True)
+    assert state.items[vip].priority > state.items[older].priority
+    async with container.sessions() as session:
+        agent = await session.scalar(
+            select(StaffMember.id).where(
+                StaffMember.tenant_id == clinic.tenant_id, StaffMember.user_role == "agent"
+            )
+        )
+    assert agent is not None
+    async with container.sessions() as session, session.begin():
+        event = SetPresence(agent, Presence.AVAILABLE)
+        applied = await service.apply(
+            session, container.routing, clinic.tenant_id, event, container.clock()
+        )
+    offered = [d.item_id for d in applied.decisions if type(d).__name__ == "Offered"]
+    assert offered[0] == vip
