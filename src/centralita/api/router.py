@@ -8,6 +8,7 @@ from centralita.access.api import router as access_router
 from centralita.api.deps import reject_nul
 from centralita.contacts.api import router as contacts_router
 from centralita.conversations.api import router as conversations_router
+from centralita.desk.api import router as desk_router
 from centralita.receptionist.api import router as receptionist_router
 from centralita.routing.api import router as routing_router
 from centralita.scheduling.api import router as scheduling_router
@@ -26,6 +27,7 @@ def v1_router() -> APIRouter:
         spam_router,
         receptionist_router,
         routing_router,
+        desk_router,
     ):
         router.include_router(sub)
     return router

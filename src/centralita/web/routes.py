@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.staticfiles import StaticFiles
 
 from centralita.api.errors import problem
+from centralita.desk.pages import router as desk_pages_router
 from centralita.web.csrf import CsrfError, CsrfSigner
 from centralita.web.deps import WebDisabled
 from centralita.web.pages import router as pages_router
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(packages=[("centralita.web", "static")]), name="static")
     app.include_router(pages_router)
+    app.include_router(desk_pages_router)
     if settings.simulator_enabled:
         app.include_router(simulator_router)
 
