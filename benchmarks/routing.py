@@ -137,11 +137,11 @@ def bench_engine(agents: int, queues: int, live: int, rate: float, measured: int
         state, _ = decide(state, UpsertQueue(config), 0.0)
     for a in range(agents):
         held = {f"s{a % skills}": 3, f"s{(a * 7 + 13) % skills}": 2}
-        capacity = {"voice": 1, "webchat": 3, "email": 5}
+        capacity = {"voice": 1, "webchat": 6, "email": 8}
         state, _ = decide(state, UpsertAgent(AgentConfig(f"a{a}", skills=held,
                                                          capacity=capacity)), 0.0)  # fmt: skip
         state, _ = decide(state, SetPresence(f"a{a}", Presence.AVAILABLE), 0.0)
-    channels = ["voice"] * 1 + ["webchat"] * 6 + ["email"] * 3
+    channels = ["voice"] * 1 + ["webchat"] * 13 + ["email"] * 6  # a call blocks the rest
     mean_handle = max(1.0, live / rate - 2.0)  # Little: live = rate x time in system
 
     events: list[tuple[float, int, int, str]] = []
