@@ -304,3 +304,27 @@ async def test_the_directory_lists_colleagues_and_queues_and_shows_who_is_busy(
         "/api/v1/agent/directory", headers={"Authorization": f"Bearer {key.secret}"}
     )
     assert r.status_code == 403  # an agent-role API key is nobody's desktop
+
+
+async def test_supervisors_list_what_waits_longest_first(
+    container: Container, client: httpx.AsyncClient, desk: Desk
+) -> None:
+    first = await _conversation(container, client, desk.kit, text="hola uno")
+    await _enqueue(container, desk, first)
+    container.clock = lambda: T0 + timedelta(seconds=30)
+    body, headers = simulator_request(desk.kit.simulator_secret, text="hola dos",
+                                      value="34600111999")  # fmt: skip
+    await client.post(f"/hooks/{desk.kit.simulator_account_id}", content=body, headers=headers)
+    async with container.sessions() as session:
+        second = await session.scalar(
+            select(Conversation.id).where(Conversation.id != first).limit(1)
+        )
+    assert second is not None
+    await _enqueue(container, desk, second)
+    found = (await desk.web["sam"].get("/api/v1/routing/waiting")).json()
+    assert [w["conversation_id"] for w in found] == [first, second]
+    assert found[0]["waited_seconds"] == 30.0 and found[0]["position"] == 1
+    assert found[1]["position"] == 2 and found[0]["status"] == "waiting"
+    r = await desk.web["sam"].get("/api/v1/routing/waiting", params={"queue_id": desk.queue_id})
+    assert len(r.json()) == 2
+    assert (await desk.web["ana"].get("/api/v1/routing/waiting")).status_code == 403

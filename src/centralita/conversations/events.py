@@ -82,6 +82,7 @@ class MessageStatusChanged(Event):
     message_id: str
     status: str
     error: str | None = None
+    conversation_id: str | None = None  # so live desktops can show the delivery tick
 
 
 @dataclass(frozen=True, kw_only=True)

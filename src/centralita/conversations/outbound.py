@@ -113,7 +113,11 @@ async def set_delivery_status(
     outbox.record(
         session,
         MessageStatusChanged(
-            tenant_id=message.tenant_id, message_id=message.id, status=status, error=error
+            tenant_id=message.tenant_id,
+            message_id=message.id,
+            status=status,
+            error=error,
+            conversation_id=message.conversation_id,
         ),
     )
 

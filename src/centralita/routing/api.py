@@ -359,3 +359,26 @@ async def predictive_report(
     found = await desk.predictive_report(db, principal.tenant_id, since)
     state = await container.routing.read(db, principal.tenant_id)
     return PredictiveReport(enabled=state.settings.predictive, days=days, **found.as_dict())
+
+
+class WaitingRead(BaseModel):
+    conversation_id: str
+    queue_id: str
+    channel: str
+    status: str
+    priority: float
+    waited_seconds: float
+    position: int | None
+    callback: bool
+    preferred_agent: str | None
+
+
+@router.get("/routing/waiting", summary="Conversations waiting for a person, longest first")
+async def waiting(
+    db: DbSession,
+    principal: SupervisorPrincipal,
+    container: ContainerDep,
+    queue_id: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+) -> list[WaitingRead]:
+    views = await desk.waiting_view(db, container, principal.tenant_id, queue_id)
+    return [WaitingRead.model_validate(dict(v.__dict__)) for v in views]

@@ -371,3 +371,38 @@ async def predictive_report(session: AsyncSession, tenant_id: str, since: dateti
         counts[bool(predictive)][0] += 1
         counts[bool(predictive)][1] += int(disposition in SUCCESS_CODES)
     return lift(Arm(*counts[True]), Arm(*counts[False]))
+
+
+@dataclass
+class WaitingView:
+    conversation_id: str
+    queue_id: str
+    channel: str
+    status: str  # waiting | offered
+    priority: float
+    waited_seconds: float
+    position: int | None
+    callback: bool
+    preferred_agent: str | None
+
+
+async def waiting_view(session: AsyncSession, container: Container, tenant_id: str,
+                       queue_id: str | None = None) -> list[WaitingView]:  # fmt: skip
+    """What waits for a person, longest first: queued or being offered, not yet taken."""
+    await runtime.ensure_synced(session, container, tenant_id)
+    state = await container.routing.read(session, tenant_id)
+    now = container.clock().timestamp()
+    from centralita.routing.engine import effective_priority
+
+    views = [
+        WaitingView(
+            conversation_id=item.id, queue_id=item.queue_id, channel=item.channel,
+            status=item.status, priority=effective_priority(state, item, now),
+            waited_seconds=max(0.0, now - item.enqueued_at),
+            position=position(state, item.id), callback=item.callback,
+            preferred_agent=item.preferred if item.preferred_until > now else None,
+        )
+        for item in state.items.values()
+        if item.status in ("waiting", "offered") and queue_id in (None, item.queue_id)
+    ]  # fmt: skip
+    return sorted(views, key=lambda v: (-v.waited_seconds, v.conversation_id))

@@ -31,7 +31,7 @@ function start(root) {
     moveError: $("move-error"),
     toasts: $("toasts"),
   };
-  const state = { queues: [], agents: [], summaries: new Map(), fetchedAt: Date.now(), skew: 0, loading: false, again: false };
+  const state = { queues: [], agents: [], waiting: [], summaries: new Map(), fetchedAt: Date.now(), skew: 0, loading: false, again: false };
   const api = makeApi({
     onSignedOut: () => setConn("signed-out"),
     onServerDate: (value) => {
@@ -76,14 +76,16 @@ function start(root) {
     }
     state.loading = true;
     try {
-      const [queues, agents] = await Promise.all([
+      const [queues, agents, waiting] = await Promise.all([
         api("GET", "/api/v1/routing/queues"),
         api("GET", "/api/v1/routing/agents"),
+        api("GET", "/api/v1/routing/waiting"),
       ]);
       state.queues = queues;
       state.agents = agents;
+      state.waiting = waiting;
       state.fetchedAt = Date.now();
-      await loadSummaries(agents.flatMap((a) => a.conversations));
+      await loadSummaries([...agents.flatMap((a) => a.conversations), ...waiting.map((w) => w.conversation_id)]);
       render();
       el.updated.textContent = fill(t("wb_updated"), {
         time: new Date().toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" }),
@@ -271,7 +273,22 @@ function start(root) {
           }),
         ),
       );
-    el.movePick.replaceChildren(h("option", { value: "" }, t("wb_move_choose")), ...groups);
+    const queueName = new Map((state.queues || []).map((q) => [q.id, q.name]));
+    const waitingGroup = (state.waiting || []).length
+      ? [
+          h(
+            "optgroup",
+            { label: t("wb_move_waiting") },
+            ...state.waiting.map((w) => {
+              const s = state.summaries.get(w.conversation_id);
+              const who = (s && s.contact_name) || w.conversation_id;
+              const label = `${who} · ${queueName.get(w.queue_id) || w.queue_id} · ${t("ch_" + w.channel, w.channel)}`;
+              return h("option", { value: w.conversation_id }, label);
+            }),
+          ),
+        ]
+      : [];
+    el.movePick.replaceChildren(h("option", { value: "" }, t("wb_move_choose")), ...waitingGroup, ...groups);
     el.movePick.value = [...el.movePick.options].some((o) => o.value === picked) ? picked : "";
     const agents = state.agents.map((a) =>
       h("option", { value: a.id, disabled: a.presence === "offline" }, `${a.name} — ${t("pres_" + a.presence, a.presence)}`),
