@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -43,6 +39,7 @@ from centralita.tenants.models import Tenant
 from tests.conftest import Database, make_settings
 from tests.receptionist.harness import demo_document
 from tests.simulator_client import simulator_request
+from tests.support.thread_server import free_port, serve_in_thread
 
 ORIGIN = "https://clinicadentalsonrisa.example"
 OPEN = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Madrid
@@ -50,15 +47,9 @@ CLOSED = datetime(2026, 11, 22, 22, 0, tzinfo=UTC)  # a Sunday night
 WHATSAPP = "34612345678"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -83,20 +74,8 @@ def server(settings: Settings, port: int) -> Iterator[Server]:
     """The app in uvicorn, in a thread, with its own container and no workers."""
     container = build_container(settings, run_workers=False, subscribe=False)
     container.clock = lambda: OPEN
-    app = create_app(container)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(create_app(container), port, timeout=20):
         yield Server(f"http://127.0.0.1:{port}", container)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass

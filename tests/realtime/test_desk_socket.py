@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
@@ -24,17 +20,12 @@ from centralita.config import Settings
 from centralita.realtime import socket as desk_socket
 from tests.conftest import Database, make_settings
 from tests.routing.test_api import Desk, _conversation, _desk, _enqueue
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.thread_server import free_port, serve_in_thread
 
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -54,20 +45,8 @@ class Live:
 def live(settings: Settings, port: int) -> Iterator[Live]:
     """The app in uvicorn in a thread, with its own container and workers (relay, timers)."""
     container = build_container(settings, run_workers=True)
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with serve_in_thread(create_app(container), port, timeout=60):
         yield Live(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", container)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture

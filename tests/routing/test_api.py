@@ -328,3 +328,31 @@ async def test_supervisors_list_what_waits_longest_first(
     r = await desk.web["sam"].get("/api/v1/routing/waiting", params={"queue_id": desk.queue_id})
     assert len(r.json()) == 2
     assert (await desk.web["ana"].get("/api/v1/routing/waiting")).status_code == 403
+
+
+async def test_taking_a_routed_hand_off_picks_it_in_the_acd(
+    container: Container, client: httpx.AsyncClient, desk: Desk
+) -> None:
+    from centralita.receptionist.models import Handoff
+
+    for name in ("ana", "bea"):
+        await desk.web[name].put("/api/v1/agent/me/presence", json={"presence": "available"})
+    conv = await _conversation(container, client, desk.kit)
+    async with container.sessions() as session, session.begin():
+        handoff = Handoff(id=new_id("hnd"), tenant_id=desk.kit.tenant_id, conversation_id=conv,
+                          channel="whatsapp", reason="a person, please")  # fmt: skip
+        session.add(handoff)
+    await _enqueue(container, desk, conv)
+    offered_to = (
+        "ana" if (await desk.web["ana"].get("/api/v1/agent/me")).json()["offers"] else "bea"
+    )
+    other = "bea" if offered_to == "ana" else "ana"
+    r = await desk.web[other].post(f"/api/v1/handoffs/{handoff.id}/take")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "taken" and r.json()["taken_by"] == getattr(desk, other)
+    # The offer to the first agent ended: nobody else can take it now.
+    assert (await desk.web[offered_to].get("/api/v1/agent/me")).json()["offers"] == []
+    r = await desk.web[offered_to].post(f"/api/v1/agent/offers/{conv}/accept")
+    assert r.status_code == 409
+    r = await client.post(f"/api/v1/handoffs/{handoff.id}/take", headers=desk.kit.headers)
+    assert r.status_code == 403  # an API key has no desktop: it assigns through the ACD

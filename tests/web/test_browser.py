@@ -10,9 +10,7 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
@@ -36,6 +33,7 @@ from centralita.tenants import service as tenants_service
 from centralita.tenants.config.apply import apply_document
 from centralita.tenants.models import Tenant
 from tests.receptionist.harness import demo_document
+from tests.support.thread_server import free_port, serve_in_thread
 
 pytestmark = pytest.mark.browser
 T = TypeVar("T")
@@ -62,12 +60,6 @@ class LiveServer:
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _seed(settings: Settings) -> tuple[str, str]:
@@ -141,7 +133,7 @@ def _in_thread(coro: Coroutine[Any, Any, T]) -> T:
 def start_live_server(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
     """The normal app on a free port, workers on (the outbox relay delivers replies as in
     production), on a fresh SQLite database seeded by ``_seed``."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}",
@@ -156,22 +148,8 @@ def start_live_server(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
         **overrides,
     )
     api_key, account_id = _in_thread(_seed(settings))
-    app = create_app(settings=settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120  # the NLU models load before it starts
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the uvicorn server did not start")
-        time.sleep(0.05)
-    try:
+    with serve_in_thread(create_app(settings=settings), port):
         yield LiveServer(url, SLUG, api_key, account_id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture

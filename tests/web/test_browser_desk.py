@@ -15,8 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
@@ -44,7 +41,8 @@ from centralita.tenants.config.apply import apply_document
 from centralita.tenants.config.schema import TenantDocument
 from centralita.tenants.models import Tenant
 from tests.simulator_client import simulator_request
-from tests.web.test_browser import _free_port, _in_thread, _shot
+from tests.support.thread_server import free_port, serve_in_thread
+from tests.web.test_browser import _in_thread, _shot
 
 pytestmark = pytest.mark.browser
 
@@ -142,7 +140,7 @@ async def _seed(settings: Settings) -> tuple[str, str, str]:
 
 @contextmanager
 def desk_server(tmp_path: Path) -> Iterator[DeskServer]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
@@ -156,23 +154,8 @@ def desk_server(tmp_path: Path) -> Iterator[DeskServer]:
         relay_interval_seconds=0.2,
     )
     account_id, account_secret, api_key = _in_thread(_seed(settings))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-desk", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120  # the NLU models load before it starts
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the uvicorn server did not start")
-        time.sleep(0.05)
-    try:
+    with serve_in_thread(create_app(settings=settings), port):
         yield DeskServer(url, account_id, account_secret, api_key)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from centralita.api.deps import CurrentPrincipal, DbSession, Paging
+from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
 from centralita.receptionist import service as receptionist_service
 
@@ -71,7 +71,21 @@ async def get_handoff(handoff_id: str, db: DbSession, principal: CurrentPrincipa
 
 
 @router.post("/handoffs/{handoff_id}/take", responses={404: {}, 409: {}})
-async def take_handoff(handoff_id: str, db: DbSession, principal: CurrentPrincipal) -> HandoffRead:
+async def take_handoff(
+    handoff_id: str, db: DbSession, principal: CurrentPrincipal, container: ContainerDep
+) -> HandoffRead:
+    handoff = await receptionist_service.get_handoff(
+        db, tenant_id=principal.tenant_id, handoff_id=handoff_id
+    )
+    state = await container.routing.read(db, principal.tenant_id)
+    if handoff.conversation_id in state.items:
+        # The ACD routes it: taking it is picking it there, so nobody else is offered it.
+        from centralita.routing import desk
+
+        staff = await desk.agent_of(db, principal)
+        await desk.pick(db, container, principal.tenant_id, staff.id, handoff.conversation_id)
+        await db.refresh(handoff)
+        return HandoffRead.model_validate(handoff)
     handoff = await receptionist_service.take_handoff(
         db,
         tenant_id=principal.tenant_id,

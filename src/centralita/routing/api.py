@@ -98,6 +98,14 @@ async def _known(db: DbSession, principal: Principal, conversation_id: str) -> N
     )
 
 
+async def _acting_agent(db: DbSession, principal: Principal, conversation_id: str) -> str | None:
+    """None for a supervisor (who may act on any conversation), else the agent's staff id."""
+    await _known(db, principal, conversation_id)
+    if principal.at_least(Role.SUPERVISOR):
+        return None
+    return (await desk.agent_of(db, principal)).id
+
+
 class ColleagueRead(BaseModel):
     id: str
     name: str
@@ -217,10 +225,7 @@ async def transfer(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
-    await _known(db, principal, conversation_id)
-    by_agent = None
-    if not principal.at_least(Role.SUPERVISOR):
-        by_agent = (await desk.agent_of(db, principal)).id
+    by_agent = await _acting_agent(db, principal, conversation_id)
     await desk.transfer(
         db,
         container,
@@ -241,10 +246,7 @@ async def resolve(
     principal: CurrentPrincipal,
     container: ContainerDep,
 ) -> Done:
-    await _known(db, principal, conversation_id)
-    by_agent = None
-    if not principal.at_least(Role.SUPERVISOR):
-        by_agent = (await desk.agent_of(db, principal)).id
+    by_agent = await _acting_agent(db, principal, conversation_id)
     await desk.resolve(
         db,
         container,
