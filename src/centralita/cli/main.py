@@ -11,6 +11,7 @@ from centralita.cli.demo import demo
 from centralita.cli.nlu import nlu
 from centralita.cli.server import serve, worker
 from centralita.cli.simulate import simulate
+from centralita.cli.staffing import staffing
 from centralita.cli.tenant import tenant
 from centralita.cli.users import user
 
@@ -35,5 +36,5 @@ def cli(ctx: click.Context, env_file: str | None) -> None:
     ctx.obj["env_file"] = env_file
 
 
-for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate):
+for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate, staffing):
     cli.add_command(command)
