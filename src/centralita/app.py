@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from centralita import __version__
+from centralita.analytics.metrics import router as metrics_router
 from centralita.api import errors
 from centralita.api.health import router as health_router
 from centralita.api.limits import BodySizeLimit
@@ -52,6 +53,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.include_router(staff_messages_router)
     app.include_router(staff_message_pages_router)
     app.include_router(ical_router)
+    app.include_router(metrics_router)
     from centralita.web.routes import install as install_web
 
     install_web(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from centralita.access.api import router as access_router
+from centralita.analytics.api import router as analytics_router
 from centralita.api.deps import reject_nul
+from centralita.campaigns.api import router as campaigns_router
 from centralita.contacts.api import router as contacts_router
 from centralita.conversations.api import router as conversations_router
 from centralita.desk.api import router as desk_router
@@ -13,6 +15,7 @@ from centralita.receptionist.api import router as receptionist_router
 from centralita.routing.api import router as routing_router
 from centralita.scheduling.api import router as scheduling_router
 from centralita.spam.api import router as spam_router
+from centralita.surveys.api import router as surveys_router
 from centralita.tenants.api import router as tenants_router
 
 
@@ -28,6 +31,9 @@ def v1_router() -> APIRouter:
         receptionist_router,
         routing_router,
         desk_router,
+        analytics_router,
+        surveys_router,
+        campaigns_router,
     ):
         router.include_router(sub)
     return router

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centralita.channels.base import AccountConfig, DeliveryStatus
+from centralita.channels.base import SENDER_ADDRESS_KIND, AccountConfig, ChannelKind, DeliveryStatus
+from centralita.channels.models import ChannelAccount
+from centralita.contacts.models import ContactAddress
 from centralita.conversations.events import MessageQueued, MessageStatusChanged
-from centralita.conversations.models import Message
+from centralita.conversations.models import Conversation, Message
 from centralita.conversations.service import get_conversation
 from centralita.core.clock import utcnow
 from centralita.core.errors import InvalidInput
@@ -91,6 +93,115 @@ async def add_message(
             channel=channel,
             direction=message.direction,
             kind=kind,
+        ),
+    )
+    return message
+
+
+async def start_outbound(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    channel: str,
+    body: str,
+    account_id: str | None = None,
+    conversation_id: str | None = None,
+    author_type: str = "system",
+    author_id: str | None = None,
+    now: datetime | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Message:
+    """A message we start (a campaign, a reminder, a survey on another channel): unlike
+    ``add_message`` it needs no earlier inbound message on ``channel``.
+
+    It goes out from ``account_id`` or else the tenant's first enabled account of that channel
+    kind, to the contact's address of the channel's kind. It joins ``conversation_id``, or the
+    contact's latest conversation with its status left as it is, or else a new conversation
+    that starts closed (nobody has to work it; a reply reopens it by the usual threading
+    rules). It has no interaction: a proactive message is not a contact the KPIs count."""
+    now = now or utcnow()
+    try:
+        kind = ChannelKind(channel)
+    except ValueError:
+        raise InvalidInput.for_field("channel", f"unknown channel {channel!r}") from None
+    if kind in (ChannelKind.VOICE, ChannelKind.WEBCHAT):
+        raise InvalidInput.for_field("channel", f"we cannot start a message on {channel}")
+    accounts = select(ChannelAccount).where(
+        ChannelAccount.tenant_id == tenant_id,
+        ChannelAccount.kind == kind.value,
+        ChannelAccount.enabled.is_(True),
+    )
+    if account_id is not None:
+        accounts = accounts.where(ChannelAccount.id == account_id)
+    account = await session.scalar(accounts.order_by(ChannelAccount.created_at).limit(1))
+    if account is None:
+        raise InvalidInput.for_field("channel", f"this business has no enabled {channel} account")
+    address_kind = SENDER_ADDRESS_KIND[kind]
+    address = await session.scalar(
+        select(ContactAddress.value).where(
+            ContactAddress.tenant_id == tenant_id,
+            ContactAddress.contact_id == contact_id,
+            ContactAddress.kind == address_kind,
+        )
+    )
+    if address is None:
+        raise InvalidInput.for_field("contact", f"the contact has no {address_kind} address")
+    conv: Conversation | None
+    if conversation_id is not None:
+        conv = await get_conversation(session, tenant_id=tenant_id, conversation_id=conversation_id)
+        if conv.contact_id != contact_id:
+            raise InvalidInput.for_field("conversation", "the conversation is another contact's")
+    else:
+        conv = await session.scalar(
+            select(Conversation)
+            .where(Conversation.tenant_id == tenant_id, Conversation.contact_id == contact_id)
+            .order_by(Conversation.last_message_at.desc())
+            .limit(1)
+        )
+        if conv is None:
+            conv = Conversation(
+                id=new_id("cv"),
+                tenant_id=tenant_id,
+                contact_id=contact_id,
+                status="closed",
+                closed_at=now,
+                owner_type="bot",
+                last_channel=channel,
+                last_message_at=now,
+                intake={},
+                tags=[],
+            )
+            session.add(conv)
+            await session.flush()
+    message = Message(
+        id=new_id("msg"),
+        tenant_id=tenant_id,
+        conversation_id=conv.id,
+        interaction_id=None,
+        contact_id=contact_id,
+        channel=channel,
+        channel_account_id=account.id,
+        direction="outbound",
+        kind="text",
+        author_type=author_type,
+        author_id=author_id,
+        body=body,
+        delivery_status="queued",
+        created_at=now,
+        meta=dict(meta or {}),
+    )
+    session.add(message)
+    await session.flush()
+    outbox.record(
+        session,
+        MessageQueued(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            conversation_id=conv.id,
+            channel=channel,
+            direction="outbound",
+            kind="text",
         ),
     )
     return message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from centralita.access import models as access_models
 from centralita.audit import models as audit_models
+from centralita.campaigns import models as campaigns_models
 from centralita.channels import models as channels_models
 from centralita.contacts import models as contacts_models
 from centralita.conversations import models as conversations_models
@@ -14,6 +15,7 @@ from centralita.routing import models as routing_models
 from centralita.scheduling import models as scheduling_models
 from centralita.spam import models as spam_models
 from centralita.staff_messages import models as staff_messages_models
+from centralita.surveys import models as surveys_models
 from centralita.tenants import models as tenants_models
 
 MODEL_MODULES = (
@@ -29,5 +31,7 @@ MODEL_MODULES = (
     spam_models,
     receptionist_models,
     routing_models,
+    surveys_models,
+    campaigns_models,
 )
 metadata = Base.metadata

@@ -71,6 +71,15 @@ def _voice_connect(container: Container) -> Handler:
     return handle
 
 
+def _surveys(container: Container) -> Handler:
+    from centralita.surveys.service import handle_event
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await handle_event(container, envelope)
+
+    return handle
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ("receptionist", frozenset({"message.received"}), _receptionist),
     # after the receptionist: in-process, a slow or failing download must not delay the answer
@@ -95,4 +104,6 @@ SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
         frozenset({"staff_message.created", "staff_message.escalated"}),
         _staff_messages,
     ),
+    # a closed conversation or an ended call sends the tenant's satisfaction survey
+    ("surveys", frozenset({"conversation.closed", "interaction.ended"}), _surveys),
 ]

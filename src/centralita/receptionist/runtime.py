@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from centralita.campaigns.inbound import claim_opt_out
 from centralita.channels.base import SENDER_ADDRESS_KIND, ChannelKind
 from centralita.contacts import service as contacts_service
 from centralita.contacts.models import Contact, ContactAddress
@@ -50,6 +51,7 @@ from centralita.receptionist.nlu.result import (
     NluResult,
     ServiceEntry,
 )
+from centralita.surveys.inbound import claim_answer
 from centralita.tenants.config.export import tenant_document
 from centralita.tenants.config.schema import TenantDocument, WeeklyHours
 from centralita.tenants.hours import is_open, next_opening
@@ -707,13 +709,20 @@ async def handle_message_received(container: Container, envelope: Envelope) -> N
         tenant = await session.get(Tenant, envelope.tenant_id)
         if conversation is None or tenant is None:
             return
+        now = container.clock()
+        # an opt-out keyword or a survey's answer is handled by its own domain, not answered
+        for claim in (claim_opt_out, claim_answer):
+            if await claim(
+                session, tenant=tenant, conversation=conversation, message=message, now=now
+            ):
+                return
         await take_turn(
             session,
             engine=engine,
             tenant=tenant,
             conversation=conversation,
             message=message,
-            now=container.clock(),
+            now=now,
             base_url=container.settings.public_base_url.rstrip("/"),
         )
 

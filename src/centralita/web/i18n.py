@@ -634,5 +634,20 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+def _merge() -> None:
+    # each area's pages keep their labels in their own module
+    from centralita.web import i18n_analytics, i18n_campaigns, i18n_staffing
+
+    for extra in (i18n_analytics.STRINGS, i18n_staffing.STRINGS, i18n_campaigns.STRINGS):
+        for lang, labels in extra.items():
+            clash = set(labels) & set(STRINGS[lang])
+            if clash:
+                raise RuntimeError(f"labels defined twice: {sorted(clash)}")
+            STRINGS[lang].update(labels)
+
+
+_merge()
+
+
 def strings(lang: str) -> dict[str, str]:
     return STRINGS.get(lang, STRINGS[DEFAULT_LANGUAGE])

@@ -7,7 +7,9 @@ import logging
 from fastapi import FastAPI, Request, Response
 from starlette.staticfiles import StaticFiles
 
+from centralita.analytics.pages import router as analytics_pages_router
 from centralita.api.errors import problem
+from centralita.campaigns.pages import router as campaign_pages_router
 from centralita.desk.pages import router as desk_pages_router
 from centralita.web.csrf import CsrfError, CsrfSigner
 from centralita.web.deps import WebDisabled
@@ -38,6 +40,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(packages=[("centralita.web", "static")]), name="static")
     app.include_router(pages_router)
     app.include_router(desk_pages_router)
+    app.include_router(analytics_pages_router)
+    app.include_router(campaign_pages_router)
     if settings.simulator_enabled:
         app.include_router(simulator_router)
 

@@ -1,0 +1,7 @@
+"""API routes (filled in by this package's work)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

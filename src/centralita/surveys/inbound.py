@@ -1,0 +1,22 @@
+"""Claiming an inbound message as a survey answer (filled in by this package's work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centralita.conversations.models import Conversation, Message
+from centralita.tenants.models import Tenant
+
+
+async def claim_answer(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    conversation: Conversation,
+    message: Message,
+    now: datetime,
+) -> bool:
+    """True when ``message`` answered a pending survey and was handled here."""
+    return False

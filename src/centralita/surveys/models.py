@@ -1,0 +1,3 @@
+"""Tables of this package (filled in by this package's work)."""
+
+from __future__ import annotations

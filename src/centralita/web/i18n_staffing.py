@@ -1,0 +1,5 @@
+"""Labels of the staffing pages, merged into ``web.i18n.STRINGS``; both languages, same keys."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {"es": {}, "en": {}}
