@@ -443,6 +443,75 @@ class RoutingConfig(_Model):
     urgency_bonus: UrgencyBonus = UrgencyBonus()
 
 
+class KpiConfig(_Model):
+    """How this business's KPIs are computed (``analytics.kpis`` declares each variant)."""
+
+    service_level_seconds: Annotated[int, Field(strict=True, ge=1, le=3600)] = Field(
+        default=20, description="Service level: answered within this many seconds (the Y)."
+    )
+    service_level_target: Annotated[float, Field(strict=True, gt=0, le=1)] = Field(
+        default=0.8, description="Service level: the share to answer in time (the X)."
+    )
+    service_level_method: Literal[
+        "abandoned_count_against", "abandoned_excluded", "short_abandons_excluded"
+    ] = Field(
+        default="short_abandons_excluded",
+        description="How abandoned contacts enter the service level (docs/kpis.md).",
+    )
+    short_abandon_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = Field(
+        default=5, description="A caller who hangs up sooner is a short abandon."
+    )
+    fcr_days: Annotated[int, Field(strict=True, ge=1, le=90)] = Field(
+        default=7, description="First contact resolution: no repeat for the same reason within."
+    )
+
+
+SurveyKind = Literal["csat", "nps", "ces"]
+
+
+def _all_survey_channels() -> list[ChannelKindName]:
+    return ["sms", "whatsapp", "email", "webchat", "voice"]
+
+
+class SurveyConfig(_Model):
+    """The satisfaction survey sent when an interaction closes."""
+
+    enabled: bool = Field(default=False, strict=True)
+    kind: SurveyKind = "csat"
+    after: Literal["agent", "any"] = Field(
+        default="agent",
+        description="Survey only interactions a person handled, or also those the receptionist "
+        "resolved alone.",
+    )
+    channels: list[ChannelKindName] = Field(
+        default_factory=_all_survey_channels,
+        description="Channels surveyed; a call's survey goes by SMS to the caller.",
+    )
+    expire_hours: Annotated[int, Field(strict=True, ge=1, le=720)] = 48
+    whatsapp_template: Annotated[str, _text(512)] | None = Field(
+        default=None,
+        description="Approved template for a survey outside WhatsApp's 24-hour window.",
+    )
+
+
+class OutreachConfig(_Model):
+    """Proactive messages: quiet hours, opt-out words and appointment reminders."""
+
+    quiet_start: Annotated[str, _text(5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
+        default="21:00", description="No proactive message from this time (contact's zone)."
+    )
+    quiet_end: Annotated[str, _text(5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
+        default="09:00", description="...until this time, in the contact's time zone."
+    )
+    opt_out_keywords: list[Annotated[str, _text(40)]] = Field(
+        default_factory=list, description="Words that opt a contact out, besides the built-in."
+    )
+    reminders: bool = Field(default=False, strict=True)
+    reminder_hours: list[Annotated[int, Field(strict=True, ge=1, le=336)]] = Field(
+        default_factory=lambda: [24], description="Hours before an appointment to remind."
+    )
+
+
 class ChannelConfig(_Model):
     name: Key
     kind: ChannelKindName
@@ -484,6 +553,9 @@ class TenantDocument(_Model):
     faq: list[FaqConfig] = []
     queues: list[QueueConfig] = []
     routing: RoutingConfig = RoutingConfig()
+    kpis: KpiConfig = KpiConfig()
+    surveys: SurveyConfig = SurveyConfig()
+    outreach: OutreachConfig = OutreachConfig()
     channels: list[ChannelConfig] = []
 
     @property
