@@ -38,6 +38,7 @@ from centralita.db.scoped import get_scoped
 from centralita.events import outbox
 from centralita.receptionist.nlu.language import Language, detect_language
 from centralita.receptionist.nlu.redaction import redact_cards
+from centralita.surveys.answers import parse_answer
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,12 @@ async def receive_inbound(
             session, account=account, contact_id=contact.id, inbound=inbound,
             reopen_window=reopen_window, now=now,
         )  # fmt: skip
+    elif (
+        filed := await _survey_answer_target(
+            session, tenant_id=tenant_id, contact_id=contact.id, inbound=inbound, now=now
+        )
+    ) is not None:
+        (conversation, interaction), created = filed, False
     else:
         conversation, created = await _thread(
             session,
@@ -254,6 +261,68 @@ async def _thread(
         ),
     )
     return conv, True
+
+
+async def _survey_answer_target(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    inbound: InboundMessage,
+    now: datetime,
+) -> tuple[Conversation, Interaction] | None:
+    """Where a satisfaction survey's answer is filed without reopening anything, or None.
+
+    Reopening a closed conversation for a "5" would hand it back to the receptionist and count
+    a new interaction for a one-digit reply. So when the contact has no live conversation, the
+    latest message we sent on this channel in their latest conversation is a survey question
+    still open (``meta.survey``, written by ``surveys.service``), and the reply reads as an
+    answer to it, the reply joins that closed conversation, under the interaction the survey
+    rates, and the conversation stays closed (``surveys.inbound`` then records the score).
+    Anything else threads by the usual rules."""
+    rows = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.tenant_id == tenant_id, Conversation.contact_id == contact_id)
+            .order_by(Conversation.last_message_at.desc())
+            .limit(20)
+        )
+    ).all()
+    if not rows or any(c.status != "closed" for c in rows):
+        return None
+    conv = rows[0]
+    question = await session.scalar(
+        select(Message)
+        .where(
+            Message.tenant_id == tenant_id,
+            Message.conversation_id == conv.id,
+            Message.channel == inbound.channel.value,
+            Message.direction == "outbound",
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    asked = (question.meta or {}).get("survey") if question is not None else None
+    if question is None or not isinstance(asked, dict):
+        return None
+    try:
+        open_until = datetime.fromisoformat(str(asked.get("expires_at")))
+    except ValueError:
+        return None
+    reply_id = inbound.metadata.get("reply_id")
+    score = parse_answer(
+        str(asked.get("kind")),
+        inbound.text,
+        reply_id=reply_id if isinstance(reply_id, str) else None,
+    )
+    if score is None or as_utc(inbound.received_at or now) >= as_utc(open_until):
+        return None
+    interaction = await session.get(
+        Interaction, str(asked.get("interaction_id") or question.interaction_id or "")
+    )
+    if interaction is None or interaction.conversation_id != conv.id:
+        return None
+    return conv, interaction
 
 
 def _reopen(session: AsyncSession, conv: Conversation, *, channel: str) -> None:
