@@ -78,6 +78,13 @@ class Container:
             self._tasks.append(
                 asyncio.create_task(run_imap_poller(self, self._stopping), name="imap-poller")
             )
+            from centralita.campaigns.runner import run_campaign_runner
+
+            self._tasks.append(
+                asyncio.create_task(
+                    run_campaign_runner(self, self._stopping), name="campaign-runner"
+                )
+            )
         if self.serve_smtp and self.settings.smtp_receiver_port:
             from centralita.channels.mail_inbound import SmtpReceiver
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from centralita import __version__
+from centralita.cli.campaign import campaign
 from centralita.cli.contacts import contacts
 from centralita.cli.db import db
 from centralita.cli.demo import demo
@@ -36,5 +37,5 @@ def cli(ctx: click.Context, env_file: str | None) -> None:
     ctx.obj["env_file"] = env_file
 
 
-for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate, staffing):
+for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate, staffing, campaign):
     cli.add_command(command)
