@@ -40,10 +40,16 @@ class Settings(BaseSettings):
     routing_tick_seconds: float = Field(
         default=0.5, gt=0, description="How often routing checks offer and wrap-up timers."
     )
+    campaign_tick_seconds: float = Field(
+        default=15.0, gt=0, description="How often the campaign runner sends and sends reminders."
+    )
     password_hash_cheap: bool = Field(
         default=False, description="Cheap argon2 parameters; tests only."
     )
     log_level: str = "INFO"
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token for GET /metrics; empty: disabled (404)."
+    )
 
     # Outgoing mail (staff messages, email replies). Empty host: no email is sent.
     smtp_host: str = ""

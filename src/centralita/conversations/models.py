@@ -31,6 +31,8 @@ class Conversation(TenantScoped, Timestamps, Base):
 
     __table_args__ = (
         Index("ix_conversations_contact_status", "tenant_id", "contact_id", "status"),
+        # /metrics: conversations waiting in a queue or owned by an agent, every tenant.
+        Index("ix_conversations_owner", "owner_type", "status"),
     )
 
 
@@ -59,6 +61,9 @@ class Interaction(TenantScoped, Base):
     hold_seconds: Mapped[float] = mapped_column(default=0.0)
     handled_by_bot: Mapped[bool] = mapped_column(default=True)
     provider_session_id: Mapped[str | None] = mapped_column(String(128), default=None)
+
+    # KPI reports and today's dashboard read a tenant's interactions by arrival.
+    __table_args__ = (Index("ix_interactions_tenant_arrived", "tenant_id", "arrived_at"),)
 
 
 class Message(TenantScoped, Base):

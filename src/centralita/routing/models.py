@@ -123,4 +123,7 @@ class PresenceLogEntry(TenantScoped, Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     by: Mapped[str | None] = mapped_column(String(40), default=None)
 
-    __table_args__ = (Index("ix_presence_log_agent_at", "tenant_id", "agent_id", "at"),)
+    __table_args__ = (
+        Index("ix_presence_log_agent_at", "tenant_id", "agent_id", "at"),
+        Index("ix_presence_log_tenant_at", "tenant_id", "at"),  # KPIs: occupancy
+    )

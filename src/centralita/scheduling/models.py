@@ -46,7 +46,10 @@ class Appointment(TenantScoped, Timestamps, Base):
     rescheduled_from: Mapped[datetime | None] = mapped_column(default=None)  # previous start
     version: Mapped[int] = mapped_column(default=1)
 
-    __table_args__ = (Index("ix_appointments_staff_start", "tenant_id", "staff_key", "start_at"),)
+    __table_args__ = (
+        Index("ix_appointments_staff_start", "tenant_id", "staff_key", "start_at"),
+        Index("ix_appointments_tenant_created", "tenant_id", "created_at"),  # KPIs
+    )
 
 
 class CalendarFeed(TenantScoped, Base):

@@ -44,6 +44,7 @@ class StaffMessage(TenantScoped, Timestamps, Base):
     __table_args__ = (
         Index("ix_staff_messages_tenant_recipient", "tenant_id", "recipient_key"),
         Index("ix_staff_messages_open", "escalated_at", "acknowledged_at", "due_at"),
+        Index("ix_staff_messages_tenant_created", "tenant_id", "created_at"),  # KPIs
     )
 
 

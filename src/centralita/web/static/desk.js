@@ -1313,4 +1313,7 @@ function start(root) {
   loadMe();
   loadDirectory();
   live.connect();
+  // A link from elsewhere (the KPI drill-down) may name the conversation to open.
+  const linked = new URLSearchParams(window.location.search).get("conversation");
+  if (linked) openConversation(linked);
 }
