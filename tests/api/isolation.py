@@ -73,6 +73,15 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/conversations/{conversation_id}/resolve"): {"wrapup_code": "resolved"},
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): {"agent_id": "stf_other"},
     ("PUT", "/api/v1/routing/agents/{agent_id}/presence"): {"presence": "away"},
+    ("POST", "/api/v1/campaigns"): {"name": "A's campaign", "body": "Hola {first_name}"},
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"): {"name": "Renamed by A"},
+    ("DELETE", "/api/v1/campaigns/{campaign_id}"): None,
+    ("POST", "/api/v1/campaigns/{campaign_id}/preview"): None,
+    ("POST", "/api/v1/campaigns/{campaign_id}/start"): None,
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): None,
+    ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/opt-out"): {"channel": "all"},
+    ("POST", "/api/v1/contacts/{contact_id}/opt-in"): {"channel": "all"},
 }
 
 
@@ -199,6 +208,53 @@ async def populate_file(container: Container, kit: TenantKit, message_id: str) -
         assert message is not None and message.tenant_id == kit.tenant_id
         message.meta = {**(message.meta or {}), "attachments": [blob.as_meta()]}
     return {"key": blob.key}
+
+
+async def populate_survey(
+    container: Container, client: httpx.AsyncClient, kit: TenantKit
+) -> dict[str, str]:
+    """A survey sent after an interaction of ``kit``'s (the surveys service, as on a close), on
+    a conversation of its own: the other one is marked spam, and spam is never surveyed."""
+    from centralita.conversations.models import Interaction
+    from centralita.surveys import service as surveys_service
+    from centralita.tenants.models import Tenant
+    from tests.simulator_client import simulator_request
+
+    body, headers = simulator_request(kit.simulator_secret, text="hola", value="34600111222")
+    hook = await client.post(f"/hooks/{kit.simulator_account_id}", content=body, headers=headers)
+    assert hook.status_code == 200, hook.text
+    async with container.sessions() as session, session.begin():
+        tenant = await session.get_one(Tenant, kit.tenant_id)
+        tenant.config = {**(tenant.config or {}), "surveys": {"enabled": True, "after": "any"}}
+        interaction = await session.scalar(
+            select(Interaction)
+            .where(Interaction.tenant_id == kit.tenant_id)
+            .order_by(Interaction.arrived_at.desc())
+            .limit(1)
+        )
+        assert interaction is not None
+        interaction.ended_at = interaction.ended_at or utcnow()
+        survey = await surveys_service.send_survey(
+            session, tenant=tenant, interaction=interaction, now=utcnow()
+        )
+        assert survey is not None
+    return {"survey_id": survey.id}
+
+
+async def populate_campaigns(
+    client: httpx.AsyncClient, kit: TenantKit, contact_id: str
+) -> dict[str, str]:
+    """A draft campaign (GET /campaigns, /campaigns/{id}, /recipients) and a manual opt-out
+    (GET /opt-outs) in ``kit``'s tenant."""
+    campaign = await client.post(
+        "/api/v1/campaigns",
+        headers=kit.headers,
+        json={"name": "B's campaign", "body": "Hola {first_name}", "segment": {}},
+    )
+    assert campaign.status_code == 201, campaign.text
+    opt_out = await client.post(f"/api/v1/contacts/{contact_id}/opt-out", headers=kit.headers)
+    assert opt_out.status_code == 201, opt_out.text
+    return {"campaign_id": campaign.json()["id"], "opt_out_id": opt_out.json()["id"]}
 
 
 @dataclass

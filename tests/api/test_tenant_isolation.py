@@ -18,11 +18,13 @@ from centralita.contacts.models import Contact
 from centralita.core.errors import NotFound
 from tests.api.isolation import (
     api_routes,
+    populate_campaigns,
     populate_file,
     populate_handoff,
     populate_routing,
     populate_scheduling,
     populate_staff_messages,
+    populate_survey,
     walk,
 )
 from tests.factories import TenantKit, make_tenant
@@ -83,8 +85,13 @@ async def populate(
     handoff = await populate_handoff(container, kit, conv["id"])
     stored_file = await populate_file(container, kit, msgs[0]["id"])
     routing = await populate_routing(container, kit, conv["id"])
+    # the survey first: the campaigns' manual opt-out would stop it
+    survey = await populate_survey(container, client, kit)
+    campaigns = await populate_campaigns(client, kit, contact["id"])
     await container.relay.drain()
     return {
+        **campaigns,
+        **survey,
         **scheduling,
         **staff_messages,
         **handoff,
