@@ -5,14 +5,17 @@
 
 1. Seeds one tenant with ``--conversations`` conversations (one interaction each, a tenth of
    them with a second one), ``--messages`` messages spread over them, 50,000 contacts, 10
-   queues, 50 agents and a survey answer for a fifth of the interactions, spread over the last
-   90 days with about 3 % of it today. Rows go in through SQLAlchemy Core in batches.
+   queues, 50 agents and a survey answer for a fifth of the person-handled interactions,
+   spread over the last 90 days, with a share of it today (``--today-shares``: an even
+   spread, 1/90, then a busy day, 3 %; one database each). Rows go in through SQLAlchemy Core
+   in batches.
 2. Times each of today's dashboard reports (``analytics.service.today``, in total and grouped
    by queue, agent, channel and hour) 200 times: p50, p99 and max, against a baseline measured
    in the same run (``SELECT 1`` through the same engine: the floor of any query).
 3. Ingest beside reporting: a real ``centralita serve`` process takes signed simulator messages
-   (concurrency 8) twice: alone, and while another process runs 90-day reports back to back
-   on the same database. Reports both p99s and that every message was stored.
+   (concurrency 8) three times: alone, while another process runs 90-day reports back to back
+   on the same database, and while the same server answers 90-day reports on its own API (the
+   one-process install). Reports the p99s and that every message was answered with a 2xx.
 
 Writes the figures between the kpi markers of docs/benchmarks.md (unless --no-docs).
 """
@@ -61,7 +64,9 @@ async def _insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         await session.execute(insert(table), rows[i : i + BATCH])
 
 
-async def seed(url: str, tenant_id: str, conversations: int, messages: int) -> dict[str, Any]:
+async def seed(
+    url: str, tenant_id: str, conversations: int, messages: int, today_share: float
+) -> dict[str, Any]:
     """The tenant's history, bulk-inserted; returns what was written and how long it took."""
     engine = create_async_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -95,7 +100,7 @@ async def seed(url: str, tenant_id: str, conversations: int, messages: int) -> d
         msgs: list[dict[str, Any]] = []
         surveys: list[dict[str, Any]] = []
         for n in range(base, min(conversations, base + chunk)):
-            today = rng.random() < 0.03
+            today = rng.random() < today_share
             if today:
                 midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
                 span = max(60.0, (now - midnight).total_seconds() - 60)
@@ -245,20 +250,60 @@ def _report_loop(url: str, tenant_id: str, stop: Any, done: Any) -> None:
     done.put(asyncio.run(main()))
 
 
+def _api_report_loop(port: int, key: str, stop: Any, done: Any) -> None:
+    """Another process: 90-day reports back to back through the ingesting server's own API."""
+    import httpx
+
+    count, statuses = 0, set()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+        while not stop.is_set():
+            start = (dt.date.today() - dt.timedelta(days=90)).isoformat()
+            response = client.get(
+                "/api/v1/kpis", params={"start": start, "group_by": "agent"},
+                headers={"Authorization": f"Bearer {key}"},
+            )  # fmt: skip
+            statuses.add(response.status_code)
+            count += 1
+    done.put((count, sorted(statuses)))
+
+
+async def _supervisor_key(url: str, tenant_id: str) -> str:
+    from centralita.access import service as access_service
+
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as session, session.begin():
+            issued = await access_service.create_api_key(
+                session, tenant_id=tenant_id, name="bench", role="supervisor"
+            )
+    finally:
+        await engine.dispose()
+    return issued.secret
+
+
+SCENARIOS = ("alone", "beside_reports", "beside_api_reports")
+
+
 def ingest_beside_reports(url: str, tmp: Path, tenant: Any, n: int) -> dict[str, Any]:
+    """Ingest alone; beside reports in another process; beside reports served by the same
+    server process that ingests (the one-process install)."""
+    key = asyncio.run(_supervisor_key(url, tenant.tenant_id))
     server = ServerProcess(url, tmp, relay_interval=1.0).wait_ready()
     out: dict[str, Any] = {}
     try:
-        for label, with_reports in (("alone", False), ("beside_reports", True)):
+        for number, label in enumerate(SCENARIOS):
             requests = build_requests(
                 tenant.account_id, tenant.secret, n, prefix=f"kpi-{label}", repeat_share=0.3,
-                seed=11 if with_reports else 3,
+                seed=3 + number,
             )  # fmt: skip
             ctx = multiprocessing.get_context("spawn")
             stop, done = ctx.Event(), ctx.Queue()
             proc = None
-            if with_reports:
+            if label == "beside_reports":
                 proc = ctx.Process(target=_report_loop, args=(url, tenant.tenant_id, stop, done))
+            elif label == "beside_api_reports":
+                proc = ctx.Process(target=_api_report_loop, args=(server.port, key, stop, done))
+            if proc is not None:
                 proc.start()
                 time.sleep(3.0)  # the reports are running before the first message
             try:
@@ -266,12 +311,13 @@ def ingest_beside_reports(url: str, tmp: Path, tenant: Any, n: int) -> dict[str,
             finally:
                 if proc is not None:
                     stop.set()
-                    out["reports_run"] = done.get(timeout=600)
+                    out[f"{label}_run"] = done.get(timeout=600)
                     proc.join()
             out[label] = {
                 "ok": load.ok, "sent": load.sent, "seconds": load.seconds,
                 "p50_ms": _pct(load.latencies, 0.5) * 1000,
                 "p99_ms": _pct(load.latencies, 0.99) * 1000,
+                "max_ms": max(load.latencies) * 1000,
                 "per_second": load.ok / load.seconds,
             }  # fmt: skip
     finally:
@@ -279,16 +325,19 @@ def ingest_beside_reports(url: str, tmp: Path, tenant: Any, n: int) -> dict[str,
     return out
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_backend(
+    backend: str, share: float, ingest: bool, args: argparse.Namespace
+) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp())
     url = create_database(backend, tmp)
     try:
         tenant = seed_tenant(url, tmp)
-        seeded = asyncio.run(seed(url, tenant.tenant_id, args.conversations, args.messages))
+        seeded = asyncio.run(seed(url, tenant.tenant_id, args.conversations, args.messages, share))
         print(f"{backend}: seeded {seeded}", flush=True)
         dash = asyncio.run(time_dashboard(url, tenant.tenant_id, args.rounds))
-        ingest = ingest_beside_reports(url, tmp, tenant, args.ingest)
-        return {"backend": backend, "seed": seeded, "dashboard": dash, "ingest": ingest}
+        beside = ingest_beside_reports(url, tmp, tenant, args.ingest) if ingest else None
+        return {"backend": backend, "share": share, "seed": seeded, "dashboard": dash,
+                "ingest": beside}  # fmt: skip
     finally:
         drop_database(url)
 
@@ -298,8 +347,9 @@ def render(results: list[dict[str, Any]], when: str, where: str) -> str:
     for r in results:
         s, d, i = r["seed"], r["dashboard"], r["ingest"]
         base = d["baseline"]
+        day = "an even spread" if r["share"] < 0.02 else f"a busy day: {r['share']:.0%} of it today"
         lines += [
-            f"**{r['backend']}**: {s['messages_in_database']:,} messages, "
+            f"**{r['backend']}, {day}**: {s['messages_in_database']:,} messages, "
             f"{s['conversations']:,} conversations, {s['interactions']:,} interactions, "
             f"{s['surveys']:,} survey answers ({s['today']:,} conversations today), seeded in "
             f"{s['seconds']:.0f} s.", "",
@@ -318,17 +368,26 @@ def render(results: list[dict[str, Any]], when: str, where: str) -> str:
             f"| {max(base):.2f} | 1× |", "",
             f"A 90-day report by day ({d['history_90d_count']:,} interactions): "
             f"{d['history_90d_ms']:.0f} ms.", "",
-            "| ingest (simulator, concurrency 8) | stored | msg/s | p50 ms | p99 ms |",
-            "|---|---|---|---|---|",
         ]  # fmt: skip
-        for label in ("alone", "beside_reports"):
+        if i is None:
+            lines.append("")
+            continue
+        lines += [
+            "| ingest (simulator, concurrency 8) | 2xx | msg/s | p50 ms | p99 ms | max ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        names = {
+            "alone": "alone",
+            "beside_reports": "beside 90-day reports in another process "
+            f"({i.get('beside_reports_run', 0)} run)",
+            "beside_api_reports": "beside 90-day reports served by the same server process "
+            f"({i.get('beside_api_reports_run', (0, []))[0]} run)",
+        }
+        for label in SCENARIOS:
             v = i[label]
-            name = "alone" if label == "alone" else (
-                f"beside 90-day reports in another process ({i.get('reports_run', 0)} run)"
-            )  # fmt: skip
             lines.append(
-                f"| {name} | {v['ok']}/{v['sent']} | {v['per_second']:.0f} "
-                f"| {v['p50_ms']:.0f} | {v['p99_ms']:.0f} |"
+                f"| {names[label]} | {v['ok']}/{v['sent']} | {v['per_second']:.0f} "
+                f"| {v['p50_ms']:.0f} | {v['p99_ms']:.0f} | {v['max_ms']:.0f} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -353,9 +412,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=400)
     parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument(
+        "--today-shares", default="0.0111,0.03",
+        help="the share of the history that arrived today, one database each: an even spread "
+        "over 90 days, then a busy day",
+    )  # fmt: skip
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args()
-    results = [run_backend(b, args) for b in args.backends.split(",") if b]
+    shares = [float(x) for x in args.today_shares.split(",") if x]
+    results = [
+        run_backend(backend, share, n == 0, args)
+        for backend in args.backends.split(",") if backend
+        for n, share in enumerate(shares)
+    ]  # fmt: skip
     block = render(results, dt.date.today().isoformat(), machine())
     print(block)
     if not args.no_docs:

@@ -111,9 +111,12 @@ async def test_preview_merge_undo_round_trip(
         "messages": 1,
         # every other table that names a contact moves too (conversations.reassign)
         "appointments": 0,
+        "campaign_recipients": 0,
         "handoffs": 0,
+        "opt_outs": 0,
         "spam_feedback": 0,
         "staff_messages": 0,
+        "surveys": 0,
     }
     merged = preview["contact"]
     assert merged["name"] == "Ana García" and merged["language"] == "es"

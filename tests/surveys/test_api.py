@@ -78,14 +78,9 @@ async def test_the_isolation_walkers_survey_is_real(
 ) -> None:
     """``tests/api/isolation.populate_survey`` gives the walker a survey id of tenant B."""
     from tests.api.isolation import populate_survey
-    from tests.simulator_client import simulator_request
 
     a, b = await make_tenant(container), await make_tenant(container)
-    body, headers = simulator_request(b.simulator_secret, text="hola", value="34600999888")
-    r = await client.post(f"/hooks/{b.simulator_account_id}", content=body, headers=headers)
-    assert r.status_code == 200, r.text
-    conv = (await client.get("/api/v1/conversations", headers=b.headers)).json()["items"][0]
-    ids = await populate_survey(container, b, conv["id"])
+    ids = await populate_survey(container, client, b)
     own = await client.get(f"/api/v1/surveys/{ids['survey_id']}", headers=b.headers)
     assert own.status_code == 200 and own.json()["status"] == "sent"
     foreign = await client.get(f"/api/v1/surveys/{ids['survey_id']}", headers=a.headers)
