@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from centralita.access.models import Role
@@ -72,8 +72,21 @@ def _group(group_by: str | None) -> str | None:
     return group_by
 
 
-def _filters(**values: str | None) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v is not None}
+def _filters(
+    queue: Filter = None,
+    channel: Filter = None,
+    agent: Filter = None,
+    intent: Filter = None,
+    hour: Filter = None,
+    day: Filter = None,
+) -> dict[str, str]:
+    """The dimension filters of a request (one query parameter per ``DIMENSIONS`` entry)."""
+    given = {"queue": queue, "channel": channel, "agent": agent, "intent": intent,
+             "hour": hour, "day": day}  # fmt: skip
+    return {k: v for k, v in given.items() if v is not None}
+
+
+Filters = Annotated[dict[str, str], Depends(_filters)]
 
 
 @router.get("/kpis", summary="KPIs over a range, in total and per group")
@@ -81,21 +94,15 @@ async def kpis_report(
     db: DbSession,
     principal: SupervisorPrincipal,
     container: ContainerDep,
+    filters: Filters,
     start: Bound = None,
     end: Bound = None,
     group_by: GroupBy = None,
-    queue: Filter = None,
-    channel: Filter = None,
-    agent: Filter = None,
-    intent: Filter = None,
-    hour: Filter = None,
-    day: Filter = None,
 ) -> schemas.KpiReportRead:
     since, until = await _range(db, container, principal.tenant_id, start, end)
     found = await service.report(
         db, tenant_id=principal.tenant_id, start=since, end=until, group_by=_group(group_by),
-        filters=_filters(queue=queue, channel=channel, agent=agent, intent=intent, hour=hour,
-                         day=day),
+        filters=filters,
         now=container.clock(),
     )  # fmt: skip
     return schemas.report_read(found)
@@ -132,19 +139,12 @@ async def kpis_interactions(
     db: DbSession,
     principal: SupervisorPrincipal,
     container: ContainerDep,
+    filters: Filters,
     start: Bound = None,
     end: Bound = None,
-    queue: Filter = None,
-    channel: Filter = None,
-    agent: Filter = None,
-    intent: Filter = None,
-    hour: Filter = None,
-    day: Filter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> schemas.InteractionPage:
-    filters = _filters(queue=queue, channel=channel, agent=agent, intent=intent, hour=hour,
-                       day=day)  # fmt: skip
     rows = await _rows(db, container, principal.tenant_id, start, end, filters)
     items = [schemas.InteractionRead.model_validate(r) for r in rows[offset : offset + limit]]
     return schemas.InteractionPage(total=len(rows), offset=offset, limit=limit, items=items)
@@ -183,17 +183,10 @@ async def kpis_interactions_csv(
     db: DbSession,
     principal: SupervisorPrincipal,
     container: ContainerDep,
+    filters: Filters,
     start: Bound = None,
     end: Bound = None,
-    queue: Filter = None,
-    channel: Filter = None,
-    agent: Filter = None,
-    intent: Filter = None,
-    hour: Filter = None,
-    day: Filter = None,
 ) -> StreamingResponse:
-    filters = _filters(queue=queue, channel=channel, agent=agent, intent=intent, hour=hour,
-                       day=day)  # fmt: skip
     rows = await _rows(db, container, principal.tenant_id, start, end, filters)
     return StreamingResponse(
         _csv_lines(rows),
