@@ -8,12 +8,13 @@ writes. Queries are bounded by the tenant and ``arrived_at`` (``ix_interactions_
 
 from __future__ import annotations
 
+import asyncio
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
@@ -255,18 +256,51 @@ async def _load(session: AsyncSession, tenant: Tenant, options: Options, start: 
             window = window.where(column.is_(None) if value == NONE_KEY else column == value)
     if "channel" in wanted:
         window = window.where(Interaction.channel == wanted["channel"])
-    # Core, not ORM, execution: plain rows are all a dashboard needs, a third cheaper
+    # Core, not ORM, execution: plain rows are all a dashboard needs, a third cheaper. A long
+    # range's rows become records in a worker thread, like its other CPU-heavy steps (``_cpu``).
+    heavy = _heavy(start, end)
     connection = await session.connection()
-    found = [_record(row) for row in await connection.execute(window)]
+    result = await connection.execute(window)
+    found = await _cpu(heavy, lambda: [_record(row) for row in result])
     surveys = await _surveys(session, tenant.id, start, {r.conversation_id for r in found})
     messages, booked = await _facts(session, tenant.id, start, end)
-    found = _attach(found, surveys, messages, booked)
+    found = await _cpu(heavy, _attach, found, surveys, messages, booked)
     as_of = as_utc(now or utcnow())
     later = await _later(session, tenant.id, {r.contact_id for r in found}, end,
                          min(end + timedelta(days=options.fcr_days), as_of))  # fmt: skip
-    found = kpis.mark_first_contact(found, later=later, fcr_days=options.fcr_days, as_of=as_of)
-    found = [r for r in found if _matches(r, wanted, tz)]
+    found = await _cpu(heavy, _finish_records, found, later, options, as_of, wanted, tz)
     return sorted(found, key=lambda r: (r.arrived_at, r.interaction_id))
+
+
+# A report over more than this many days does its CPU work (records, FCR, the formulas) in a
+# worker thread: a 90-day report is seconds of Python, during which a process serving it on
+# the event loop would take no messages. Shorter ones (today's dashboard) stay on the loop,
+# where they take a few milliseconds; a thread hop costs a few more (GIL hand-offs).
+HEAVY_RANGE = timedelta(days=2)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _heavy(start: datetime, end: datetime) -> bool:
+    return end - start > HEAVY_RANGE
+
+
+async def _cpu(heavy: bool, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    if heavy:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def _finish_records(
+    found: list[Record],
+    later: list[Record],
+    options: Options,
+    as_of: datetime,
+    wanted: Mapping[str, str],
+    tz: ZoneInfo,
+) -> list[Record]:
+    found = kpis.mark_first_contact(found, later=later, fcr_days=options.fcr_days, as_of=as_of)
+    return [r for r in found if _matches(r, wanted, tz)]
 
 
 async def _spans(session: AsyncSession, tenant_id: str, start: datetime,
@@ -368,22 +402,38 @@ async def report(
     staffed = kpis.staffed_seconds(spans, start=start, end=end)
     narrowed = bool(set(check_filters(filters)) - {"agent"})
     total_staffed = None if narrowed else _only(staffed, (filters or {}).get("agent"))
-    total = ReportRow("total", "Total", len(found),
-                      kpis.compute(found, options, agent_seconds=total_staffed))  # fmt: skip
+    heavy = _heavy(start, end)
+    totals = await _cpu(heavy, kpis.compute, found, options, agent_seconds=total_staffed)
+    total = ReportRow("total", "Total", len(found), totals)
     rows: list[ReportRow] = []
     if group_by is not None:
-        groups = kpis.group(found, group_by, tz)
+        groups = await _cpu(heavy, kpis.group, found, group_by, tz)
         labels = await _labels(session, tenant, group_by, list(groups))
         buckets = _bucket_seconds(spans, group_by, tz) if group_by in ("hour", "day") else {}
-        for key, members in groups.items():
-            seconds: Mapping[str, float] | None = None
-            if not narrowed and group_by == "agent":
-                seconds = _only(staffed, key)
-            elif not narrowed and group_by in ("hour", "day"):
-                seconds = buckets.get(key, {})
-            values = kpis.compute(members, options, agent_seconds=seconds)
-            rows.append(ReportRow(key, labels.get(key, key), len(members), values))
+        per_agent = None if narrowed else staffed
+        rows = await _cpu(heavy, _group_rows, groups, labels, group_by, options, per_agent, buckets)
     return Report(start, end, group_by, options, total, rows)
+
+
+def _group_rows(
+    groups: Mapping[str, list[Record]],
+    labels: Mapping[str, str],
+    group_by: str,
+    options: Options,
+    staffed: dict[str, float] | None,
+    buckets: Mapping[str, Mapping[str, float]],
+) -> list[ReportRow]:
+    """One row per group; staffed time (occupancy) only where it can be split that way."""
+    rows = []
+    for key, members in groups.items():
+        seconds: Mapping[str, float] | None = None
+        if staffed is not None and group_by == "agent":
+            seconds = _only(staffed, key)
+        elif staffed is not None and group_by in ("hour", "day"):
+            seconds = buckets.get(key, {})
+        values = kpis.compute(members, options, agent_seconds=seconds)
+        rows.append(ReportRow(key, labels.get(key, key), len(members), values))
+    return rows
 
 
 def _only(staffed: dict[str, float], agent: str | None) -> dict[str, float]:

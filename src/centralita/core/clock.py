@@ -11,6 +11,9 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """Normalise naive (assumed UTC) or aware datetimes to aware UTC."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:  # what the database drivers give back: every stored time passes here
+        return value
+    if tz is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
