@@ -80,6 +80,21 @@ def _surveys(container: Container) -> Handler:
     return handle
 
 
+def _webhooks(container: Container) -> Handler:
+    from centralita.webhooks.handlers import enqueue_deliveries
+
+    async def handle(envelope):  # type: ignore[no-untyped-def]
+        await enqueue_deliveries(container, envelope)
+
+    return handle
+
+
+def _public_sources() -> frozenset[str]:
+    from centralita.events.catalog import SOURCE_NAMES
+
+    return SOURCE_NAMES
+
+
 SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ("receptionist", frozenset({"message.received"}), _receptionist),
     # after the receptionist: in-process, a slow or failing download must not delay the answer
@@ -106,4 +121,6 @@ SUBSCRIPTIONS: list[tuple[str, frozenset[str], HandlerFactory]] = [
     ),
     # a closed conversation or an ended call sends the tenant's satisfaction survey
     ("surveys", frozenset({"conversation.closed", "interaction.ended"}), _surveys),
+    # every event of the public catalog becomes deliveries to the tenant's webhooks
+    ("webhooks", _public_sources(), _webhooks),
 ]
