@@ -11,6 +11,7 @@ import signal
 import click
 import uvicorn
 
+from centralita.api.limits import header_deadline_protocol
 from centralita.bootstrap import build_container
 from centralita.cli.context import settings_from
 from centralita.config import Settings
@@ -43,6 +44,12 @@ def run_server(settings: Settings, *, workers: bool = True, log_level: str = "in
         proxy_headers=True,
         server_header=False,
         lifespan="on",
+        # Slow clients (docs/api.md "Limits"): headers must arrive within a deadline (our
+        # protocol class; uvicorn has none), idle keep-alive sockets close, and one oversized
+        # header block is refused by the parser. Body deadlines live in api/limits.py.
+        http=header_deadline_protocol(settings.request_header_timeout_seconds),
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
