@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from centralita.access import service as access_service
+from centralita.access.models import User
 from centralita.access.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -18,6 +19,11 @@ from centralita.api.pagination import Page
 from centralita.audit import service as audit_service
 
 router = APIRouter(tags=["access"])
+
+
+def _auditable(user: User) -> dict[str, object]:
+    """The fields an audit diff may show (never the password hash)."""
+    return {"name": user.name, "role": user.role, "disabled": user.disabled}
 
 
 @router.get("/users", summary="List the tenant's users")
@@ -66,6 +72,8 @@ async def update_user(
     container: ContainerDep,
 ) -> UserRead:
     changes = body.model_dump(exclude_unset=True)
+    current = await access_service.get_user(db, tenant_id=principal.tenant_id, user_id=user_id)
+    before = _auditable(current)
     user = await access_service.update_user(
         db,
         tenant_id=principal.tenant_id,
@@ -73,14 +81,19 @@ async def update_user(
         cheap_hash=container.settings.password_hash_cheap,
         **changes,
     )
-    audit_service.record(
+    after = _auditable(user)
+    if "password" in changes:
+        after["password"] = object()  # differs from anything: the diff says "[changed]" only
+    audit_service.record_change(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         action="user.update",
         object_type="user",
         object_id=user.id,
-        data={"fields": sorted(k for k in changes if k != "password")},
+        before=before,
+        after=after,
+        data={"fields": sorted(changes)},
     )
     return UserRead.model_validate(user)
 

@@ -54,3 +54,21 @@ class ApiKey(TenantScoped, Timestamps, Base):
     created_by: Mapped[str | None] = mapped_column(String(40), default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account or client address (``access/throttle.py`` decides).
+
+    Not tenant-scoped on purpose: the key is a hash of what was typed (workspace and email)
+    or of the client address, whether or not such an account exists.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    kind: Mapped[str] = mapped_column(String(10))  # "account" | "address"
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    lockouts: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(default=None)

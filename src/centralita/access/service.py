@@ -108,12 +108,15 @@ async def update_user(
         user.disabled = disabled
         changed.append("disabled")
         if disabled:
-            await revoke_user_sessions(session, tenant_id=tenant_id, user_id=user.id)
+            await _revoke_user_keys(session, tenant_id=tenant_id, user_id=user.id)
     if password is not None:
         if len(password) < MIN_PASSWORD:
             raise InvalidInput.for_field("password", f"use at least {MIN_PASSWORD} characters")
         user.password_hash = hash_password(password, cheap=cheap_hash)
         changed.append("password")
+    if {"role", "password", "disabled"} & set(changed):
+        # Whoever holds one of the user's cookies must sign in again under the new terms.
+        await revoke_user_sessions(session, tenant_id=tenant_id, user_id=user.id)
     if changed:
         outbox.record(session, UserUpdated(tenant_id=tenant_id, user_id=user.id, fields=changed))
     return user
@@ -282,6 +285,20 @@ async def end_session(session: AsyncSession, *, token: str) -> None:
         .where(WebSession.id == _sha256(token)[:40], WebSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+async def _revoke_user_keys(session: AsyncSession, *, tenant_id: str, user_id: str) -> None:
+    """A disabled user's API keys stop working with them (keys record who created them)."""
+    keys = await session.scalars(
+        select(ApiKey).where(
+            ApiKey.tenant_id == tenant_id,
+            ApiKey.created_by == f"user:{user_id}",
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+    for key in keys.all():
+        key.revoked_at = utcnow()
+        outbox.record(session, ApiKeyRevoked(tenant_id=tenant_id, api_key_id=key.id))
 
 
 async def revoke_user_sessions(session: AsyncSession, *, tenant_id: str, user_id: str) -> None:

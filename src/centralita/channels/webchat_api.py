@@ -112,8 +112,10 @@ def _ws_url(container: Container, account_id: str) -> str:
     summary="The web chat widget: one script tag on the business's pages",
     responses={404: {}},
 )
-async def widget_script(account_id: str, container: ContainerDep) -> Response:
-    await _widget(container, account_id)
+async def widget_script(account_id: str, request: Request, container: ContainerDep) -> Response:
+    widget = await _widget(container, account_id)
+    # Only the business's own sites may frame what the widget serves (web/hardening.py).
+    request.state.frame_origins = widget.settings.allowed_origins
     boot = {"account": account_id, "base": container.settings.public_base_url.rstrip("/")}
     # one block: a second copy of the tag on a page cannot clash with the first
     body = '"use strict";\n{\nconst BOOT = ' + json.dumps(boot) + ";\n" + _script() + "}\n"

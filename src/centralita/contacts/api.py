@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centralita.access.principal import Principal
 from centralita.api.deps import CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.audit import service as audit_service
 from centralita.contacts import merge as contacts_merge
 from centralita.contacts import rules
 from centralita.contacts import service as contacts_service
@@ -102,6 +103,16 @@ async def list_contacts(
     result = await contacts_service.list_contacts(
         db, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor, q=q, tag=tag
     )
+    if result.items:
+        audit_service.record_read(
+            db,
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            object_type="contact",
+            object_id="list",
+            # the ids shown, not the search words: those may be a name or a number
+            data={"ids": [c.id for c in result.items], "searched": q is not None, "tag": tag},
+        )
     return Page(
         items=[ContactRead.model_validate(c) for c in result.items], next_cursor=result.next_cursor
     )
@@ -150,6 +161,13 @@ async def lookup_contact(
 async def get_contact(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactRead:
     contact = await contacts_service.get_contact(
         db, tenant_id=principal.tenant_id, contact_id=contact_id
+    )
+    audit_service.record_read(
+        db,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        object_type="contact",
+        object_id=contact.id,
     )
     return ContactRead.model_validate(contact)
 

@@ -131,7 +131,7 @@ async def list_audit(
     """The audit trail of one contact, newest first."""
     contact = await get_contact(session, tenant_id=tenant_id, contact_id=contact_id)
     return await audit_service.list_entries(
-        session, tenant_id=tenant_id, object_id=contact.id, limit=limit
+        session, tenant_id=tenant_id, object_id=contact.id, limit=limit, changes_only=True
     )
 
 

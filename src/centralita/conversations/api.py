@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from centralita.access.principal import Principal
 from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.audit import service as audit_service
 from centralita.channels import service as channels_service
 from centralita.conversations import media as conversations_media
 from centralita.conversations import outbound as conversations_outbound
+from centralita.conversations import scoping
 from centralita.conversations import service as conversations_service
 from centralita.conversations import timeline as conversations_timeline
+from centralita.conversations.models import Conversation
 from centralita.conversations.schemas import (
     ConversationRead,
     ConversationUpdate,
@@ -22,8 +27,44 @@ from centralita.conversations.schemas import (
     MessageRead,
     WhatsAppWindowRead,
 )
+from centralita.conversations.visibility import AgentScope
+from centralita.core.errors import NotFound
 
 router = APIRouter(tags=["conversations"])
+
+
+async def _scope(db: DbSession, principal: CurrentPrincipal) -> AgentScope | None:
+    return await scoping.agent_scope(
+        db, tenant_id=principal.tenant_id, role=principal.role.value, user_id=principal.user_id
+    )
+
+
+Scope = Annotated[AgentScope | None, Depends(_scope)]
+
+
+async def _visible(
+    db: AsyncSession,
+    principal: Principal,
+    scope: AgentScope | None,
+    conversation_id: str,
+    *,
+    read: str | None = None,
+) -> Conversation:
+    """The conversation if this caller may see it (404 otherwise); ``read`` audits the view."""
+    conv = await conversations_service.get_conversation(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id
+    )
+    scoping.check(conv, scope)
+    if read is not None:
+        audit_service.record_read(
+            db,
+            tenant_id=principal.tenant_id,
+            actor=principal.actor,
+            object_type="conversation",
+            object_id=conv.id,
+            data={"view": read, "contact_id": conv.contact_id},
+        )
+    return conv
 
 
 @router.get("/conversations", summary="List conversations, newest first")
@@ -31,6 +72,7 @@ async def list_conversations(
     db: DbSession,
     principal: CurrentPrincipal,
     page: Paging,
+    scope: Scope,
     status: Annotated[Literal["open", "pending", "closed"] | None, Query()] = None,
     contact_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[ConversationRead]:
@@ -41,6 +83,7 @@ async def list_conversations(
         cursor=page.cursor,
         status=status,
         contact_id=contact_id,
+        scope=scope,
     )
     return Page(
         items=[ConversationRead.model_validate(c) for c in result.items],
@@ -50,18 +93,21 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}", responses={404: {}})
 async def get_conversation(
-    conversation_id: str, db: DbSession, principal: CurrentPrincipal
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> ConversationRead:
-    conv = await conversations_service.get_conversation(
-        db, tenant_id=principal.tenant_id, conversation_id=conversation_id
-    )
+    conv = await _visible(db, principal, scope, conversation_id, read="detail")
     return ConversationRead.model_validate(conv)
 
 
 @router.patch("/conversations/{conversation_id}", responses={404: {}, 422: {}})
 async def update_conversation(
-    conversation_id: str, body: ConversationUpdate, db: DbSession, principal: CurrentPrincipal
+    conversation_id: str,
+    body: ConversationUpdate,
+    db: DbSession,
+    principal: CurrentPrincipal,
+    scope: Scope,
 ) -> ConversationRead:
+    await _visible(db, principal, scope, conversation_id)
     conv = await conversations_service.update_conversation(
         db,
         tenant_id=principal.tenant_id,
@@ -77,8 +123,13 @@ async def update_conversation(
     responses={404: {}},
 )
 async def whatsapp_window(
-    conversation_id: str, db: DbSession, principal: CurrentPrincipal, container: ContainerDep
+    conversation_id: str,
+    db: DbSession,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    scope: Scope,
 ) -> WhatsAppWindowRead:
+    await _visible(db, principal, scope, conversation_id)
     state = await conversations_service.whatsapp_window(
         db, tenant_id=principal.tenant_id, conversation_id=conversation_id, now=container.clock()
     )
@@ -101,8 +152,9 @@ async def whatsapp_window(
 
 @router.get("/conversations/{conversation_id}/messages", responses={404: {}})
 async def list_messages(
-    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging, scope: Scope
 ) -> Page[MessageRead]:
+    await _visible(db, principal, scope, conversation_id, read="messages")
     result = await conversations_service.list_messages(
         db,
         tenant_id=principal.tenant_id,
@@ -119,8 +171,13 @@ async def list_messages(
     "/conversations/{conversation_id}/messages", status_code=201, responses={404: {}, 422: {}}
 )
 async def create_message(
-    conversation_id: str, body: MessageCreate, db: DbSession, principal: CurrentPrincipal
+    conversation_id: str,
+    body: MessageCreate,
+    db: DbSession,
+    principal: CurrentPrincipal,
+    scope: Scope,
 ) -> MessageRead:
+    await _visible(db, principal, scope, conversation_id)
     message = await conversations_outbound.add_message(
         db,
         tenant_id=principal.tenant_id,
@@ -137,8 +194,9 @@ async def create_message(
 
 @router.get("/conversations/{conversation_id}/interactions", responses={404: {}})
 async def list_conversation_interactions(
-    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging, scope: Scope
 ) -> Page[InteractionRead]:
+    await _visible(db, principal, scope, conversation_id)
     result = await conversations_service.list_interactions(
         db,
         tenant_id=principal.tenant_id,
@@ -153,10 +211,16 @@ async def list_conversation_interactions(
 
 
 @router.get("/messages/{message_id}", responses={404: {}})
-async def get_message(message_id: str, db: DbSession, principal: CurrentPrincipal) -> MessageRead:
+async def get_message(
+    message_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
+) -> MessageRead:
     message = await conversations_service.get_message(
         db, tenant_id=principal.tenant_id, message_id=message_id
     )
+    try:
+        await _visible(db, principal, scope, message.conversation_id, read="message")
+    except NotFound as exc:
+        raise NotFound(f"message {message_id} not found") from exc
     return MessageRead.model_validate(message)
 
 
@@ -211,7 +275,7 @@ async def get_interaction(
     responses={404: {}},
 )
 async def contact_timeline(
-    contact_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging
+    contact_id: str, db: DbSession, principal: CurrentPrincipal, page: Paging, scope: Scope
 ) -> Page[MessageRead]:
     result = await conversations_timeline.contact_timeline(
         db,
@@ -219,6 +283,15 @@ async def contact_timeline(
         contact_id=contact_id,
         limit=page.limit,
         cursor=page.cursor,
+        scope=scope,
+    )
+    audit_service.record_read(
+        db,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        object_type="contact",
+        object_id=contact_id[:40],
+        data={"view": "timeline"},
     )
     return Page(
         items=[MessageRead.model_validate(m) for m in result.items], next_cursor=result.next_cursor

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.channels.base import AccountConfig, ChannelKind, InboundMessage
 from centralita.contacts import service as contacts_service
+from centralita.conversations import scoping
 from centralita.conversations.events import (
     ConversationClosed,
     ConversationReopened,
@@ -31,6 +32,7 @@ from centralita.conversations.threading import (
     pick_interaction,
     pick_referenced,
 )
+from centralita.conversations.visibility import AgentScope
 from centralita.core.clock import as_utc, utcnow
 from centralita.core.ids import new_id
 from centralita.db.paging import Slice, paginate
@@ -563,8 +565,9 @@ async def list_conversations(
     cursor: str | None,
     status: str | None = None,
     contact_id: str | None = None,
+    scope: AgentScope | None = None,
 ) -> Slice[Conversation]:
-    stmt = select(Conversation).where(Conversation.tenant_id == tenant_id)
+    stmt = scoping.restrict(select(Conversation).where(Conversation.tenant_id == tenant_id), scope)
     if status:
         stmt = stmt.where(Conversation.status == status)
     if contact_id:

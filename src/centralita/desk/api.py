@@ -10,8 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession
+from centralita.audit import service as audit_service
+from centralita.conversations import scoping
+from centralita.conversations.api import Scope
+from centralita.conversations.models import Conversation
 from centralita.desk import context as desk_context
 
 router = APIRouter(prefix="/desk", tags=["desk"])
@@ -167,9 +172,21 @@ async def conversation_context(
     db: DbSession,
     principal: CurrentPrincipal,
     container: ContainerDep,
+    scope: Scope,
 ) -> DeskContextRead:
     found = await desk_context.conversation_context(
         db, tenant_id=principal.tenant_id, conversation_id=conversation_id, now=container.clock()
+    )
+    conv = await db.get(Conversation, found.conversation.id)
+    if conv is not None:
+        scoping.check(conv, scope)
+    audit_service.record_read(
+        db,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        object_type="conversation",
+        object_id=found.conversation.id,
+        data={"view": "desk", "contact_id": found.conversation.contact_id},
     )
     return DeskContextRead.model_validate(found)
 
@@ -182,6 +199,13 @@ async def conversation_summaries(
         list[Annotated[str, Field(max_length=40)]],
         Query(max_length=desk_context.MAX_SUMMARIES, description="Conversation ids."),
     ],
+    scope: Scope,
 ) -> list[ConversationSummaryRead]:
+    if scope is not None:
+        stmt = select(Conversation.id).where(
+            Conversation.tenant_id == principal.tenant_id, Conversation.id.in_(ids)
+        )
+        seen = set((await db.scalars(scoping.restrict(stmt, scope))).all())
+        ids = [i for i in ids if i in seen]
     found = await desk_context.summaries(db, tenant_id=principal.tenant_id, conversation_ids=ids)
     return [ConversationSummaryRead.model_validate(s) for s in found]

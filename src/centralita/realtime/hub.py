@@ -9,6 +9,7 @@ missing events; the desktop then reloads its state and resumes from the last seq
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -20,6 +21,9 @@ from centralita.realtime.filters import NAMES, Viewer
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
+USER_UPDATED = "user.updated"
+# A user whose access changed loses their open sockets with their sessions.
+_REVOKING = frozenset({"disabled", "role", "password"})
 
 
 @dataclass(eq=False)
@@ -28,6 +32,8 @@ class Connection:
     viewer: Viewer
     queue: asyncio.Queue[Envelope] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     lagging: bool = False
+    user_id: str | None = None
+    revoked: bool = False  # the user was disabled or changed: the socket must close
 
 
 class Hub:
@@ -36,10 +42,10 @@ class Hub:
         self.group = f"realtime:{os.getpid()}:{secrets.token_hex(3)}"
 
     def attach(self, bus: EventBus) -> None:
-        bus.subscribe(self.group, NAMES, self.handle)
+        bus.subscribe(self.group, NAMES | {USER_UPDATED}, self.handle)
 
-    def connect(self, tenant_id: str, viewer: Viewer) -> Connection:
-        connection = Connection(tenant_id, viewer)
+    def connect(self, tenant_id: str, viewer: Viewer, user_id: str | None = None) -> Connection:
+        connection = Connection(tenant_id, viewer, user_id=user_id)
         self._tenants.setdefault(tenant_id, set()).add(connection)
         return connection
 
@@ -56,6 +62,9 @@ class Hub:
 
     async def handle(self, envelope: Envelope) -> None:
         """Never raises: a slow or broken socket must not make the relay retry the event."""
+        if envelope.name == USER_UPDATED:
+            self._revoke(envelope)
+            return
         for connection in list(self._tenants.get(envelope.tenant_id, ())):
             try:
                 connection.viewer.track(envelope.name, envelope.payload)
@@ -65,3 +74,14 @@ class Hub:
                 connection.lagging = True
             except Exception:  # pragma: no cover - defensive
                 log.exception("realtime fan-out failed")
+
+    def _revoke(self, envelope: Envelope) -> None:
+        user_id = envelope.payload.get("user_id")
+        fields = envelope.payload.get("fields") or []
+        if not user_id or not _REVOKING & set(fields):
+            return
+        for connection in list(self._tenants.get(envelope.tenant_id, ())):
+            if connection.user_id == user_id:
+                connection.revoked = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    connection.queue.put_nowait(envelope)  # wakes the socket's loop

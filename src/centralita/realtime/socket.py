@@ -23,6 +23,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from centralita.access import service as access_service
 from centralita.access.models import Role
+from centralita.conversations import scoping
 from centralita.events.envelope import Envelope
 from centralita.events.models import OutboxEvent
 from centralita.realtime.filters import NAMES, Viewer
@@ -60,8 +61,8 @@ async def desk_socket(websocket: WebSocket, after: int = 0) -> None:
     if viewer is None:
         await websocket.close(4401, "sign in first")
         return
-    tenant_id, viewer_ = viewer
-    connection = container.hub.connect(tenant_id, viewer_)
+    tenant_id, user_id, viewer_ = viewer
+    connection = container.hub.connect(tenant_id, viewer_, user_id=user_id)
     try:
         await _serve(websocket, container, connection, max(after, 0))
     except (WebSocketDisconnect, RuntimeError):
@@ -70,7 +71,7 @@ async def desk_socket(websocket: WebSocket, after: int = 0) -> None:
         container.hub.disconnect(connection)
 
 
-async def _viewer(websocket: WebSocket, container: Container) -> tuple[str, Viewer] | None:
+async def _viewer(websocket: WebSocket, container: Container) -> tuple[str, str, Viewer] | None:
     from datetime import timedelta
 
     token = websocket.cookies.get(SESSION_COOKIE)
@@ -86,12 +87,20 @@ async def _viewer(websocket: WebSocket, container: Container) -> tuple[str, View
             StaffMember.user_id == principal.user_id,
         ))  # fmt: skip
         viewer = Viewer(supervisor=principal.at_least(Role.SUPERVISOR), agent_id=staff)
+        scope = await scoping.agent_scope(
+            session,
+            tenant_id=principal.tenant_id,
+            role=principal.role.value,
+            user_id=principal.user_id,
+        )
+        if scope is not None:
+            viewer.queues = scope.queue_ids
         if staff is not None:
             state = await container.routing.read(session, principal.tenant_id)
             agent = state.agents.get(staff)
             if agent is not None:
                 viewer.conversations = set(agent.tasks) | set(agent.offers)
-    return principal.tenant_id, viewer
+    return principal.tenant_id, principal.user_id, viewer
 
 
 def _frame(seq: int, name: str, at: str, payload: dict[str, Any]) -> str:
@@ -137,6 +146,10 @@ async def _serve(websocket: WebSocket, container: Container, connection: Connect
             getter = asyncio.create_task(connection.queue.get())
             done, _ = await asyncio.wait({getter, receiver}, timeout=PING_SECONDS,
                                          return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if connection.revoked:
+                getter.cancel()
+                await websocket.close(4401, "session revoked: sign in again")
+                return
             if getter not in done:
                 getter.cancel()
                 if not done:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from centralita.api.deps import AdminPrincipal, CurrentPrincipal, DbSession
 from centralita.api.pagination import Page
+from centralita.audit import service as audit_service
 from centralita.core.errors import NotFound
 from centralita.tenants import service as tenants_service
 from centralita.tenants.schemas import TenantRead, TenantUpdate
@@ -35,7 +36,18 @@ async def get_tenant(tenant_id: str, db: DbSession, principal: CurrentPrincipal)
 async def update_tenant(
     tenant_id: str, body: TenantUpdate, db: DbSession, principal: AdminPrincipal
 ) -> TenantRead:
-    tenant = await tenants_service.update_tenant(
-        db, tenant_id=_own(principal.tenant_id, tenant_id), **body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True)
+    current = await tenants_service.get_tenant(db, tenant_id=_own(principal.tenant_id, tenant_id))
+    before = {name: getattr(current, name, None) for name in changes}
+    tenant = await tenants_service.update_tenant(db, tenant_id=current.id, **changes)
+    audit_service.record_change(
+        db,
+        tenant_id=tenant.id,
+        actor=principal.actor,
+        action="tenant.update",
+        object_type="tenant",
+        object_id=tenant.id,
+        before=before,
+        after={name: getattr(tenant, name, None) for name in changes},
     )
     return TenantRead.model_validate(tenant)

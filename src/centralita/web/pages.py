@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
+from centralita.access import login as access_login
 from centralita.access import service as access_service
 from centralita.api.deps import SESSION_COOKIE, ContainerDep
 from centralita.tenants import service as tenants_service
@@ -14,6 +16,11 @@ from centralita.web.deps import CheckedForm, Signer, WebPrincipal
 from centralita.web.rendering import page_language, redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (a proxy in front must pass the real one to uvicorn)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _text(value: object, limit: int) -> str:
@@ -42,18 +49,34 @@ async def login(request: Request, form: CheckedForm, container: ContainerDep) ->
     password = _text(form.get("password"), 1024)
     absolute = timedelta(hours=settings.session_absolute_hours)
     async with container.sessions() as session, session.begin():
-        user = await access_service.authenticate_password(
-            session, tenant_slug=workspace, email=email, password=password
+        outcome = await access_login.sign_in(
+            session,
+            tenant_slug=workspace,
+            email=email,
+            password=password,
+            client=client_address(request),
+            now=container.clock(),
         )
+        # Whatever the outcome, a session cookie the browser had before is worth nothing now.
+        old = request.cookies.get(SESSION_COOKIE)
+        if old and len(old) <= 200:
+            await access_service.end_session(session, token=old)
         issued = None
-        if user is not None:
-            old = request.cookies.get(SESSION_COOKIE)
-            if old:
-                await access_service.end_session(session, token=old)
+        if outcome.user is not None:
             issued = await access_service.start_session(
-                session, user=user, absolute=absolute, user_agent=request.headers.get("user-agent")
+                session,
+                user=outcome.user,
+                absolute=absolute,
+                user_agent=request.headers.get("user-agent"),
             )
     lang = page_language(request)
+    if outcome.retry_after is not None:
+        seconds = max(1, math.ceil(outcome.retry_after.total_seconds()))
+        context = {"workspace": workspace, "email": email, "locked": True}
+        response = render(request, "login.html", context, lang=lang, status_code=429)
+        response.headers["Retry-After"] = str(seconds)
+        _forget_session(response, secure=settings.cookie_secure)
+        return response
     if issued is None:
         # One message whatever was wrong, so the form does not reveal who has an account.
         context = {"workspace": workspace, "email": email, "error": True}

@@ -100,7 +100,13 @@ async def apply_document(
             action="tenant.config_applied",
             object_type="tenant",
             object_id=tid,
-            data={"created": report.created, "updated": report.updated, "deleted": report.deleted},
+            data={
+                "created": report.created,
+                "updated": report.updated,
+                "deleted": report.deleted,
+                # which fields changed, never their values: channel settings can hold secrets
+                "changed_fields": report.changed_fields,
+            },
         )
     await session.flush()
     return report

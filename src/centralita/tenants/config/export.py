@@ -74,6 +74,7 @@ async def read_document(
         "kpis": config.get("kpis") or {},
         "surveys": config.get("surveys") or {},
         "outreach": config.get("outreach") or {},
+        "access": config.get("access") or {},
         "staff": [_staff(row) for row in await _rows(session, StaffMember, tenant_id)],
         "services": [_service(row) for row in await _rows(session, Service, tenant_id)],
         "faq": [_faq(row) for row in await _rows(session, FaqEntry, tenant_id)],

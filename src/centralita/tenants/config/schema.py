@@ -512,6 +512,35 @@ class OutreachConfig(_Model):
     )
 
 
+class PrivacyConfig(_Model):
+    """Data protection: retention, the erasure blocking period, the call-recording notice."""
+
+    transcripts_days: Annotated[int, Field(strict=True, ge=1, le=3650)] | None = Field(
+        default=None, description="Scrub call transcripts older than this; empty: keep."
+    )
+    recordings_days: Annotated[int, Field(strict=True, ge=1, le=3650)] | None = Field(
+        default=None, description="Forget call recordings older than this; empty: keep."
+    )
+    erasure_block_days: Annotated[int, Field(strict=True, ge=0, le=2190)] = Field(
+        default=90,
+        description="An erased contact's sealed copy is kept this long for legal claims "
+        "(LOPDGDD art. 32), then destroyed.",
+    )
+    recording_notice: Localized | None = Field(
+        default=None, description="Said first on every call when calls are recorded."
+    )
+
+
+class AccessConfig(_Model):
+    """Who on the staff sees what."""
+
+    agents_see: Literal["all", "own_and_queues"] = Field(
+        default="all",
+        description="own_and_queues: agents see only conversations assigned to them or waiting "
+        "in their queues (supervisors and admins still see all).",
+    )
+
+
 class ChannelConfig(_Model):
     name: Key
     kind: ChannelKindName
@@ -556,6 +585,8 @@ class TenantDocument(_Model):
     kpis: KpiConfig = KpiConfig()
     surveys: SurveyConfig = SurveyConfig()
     outreach: OutreachConfig = OutreachConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    access: AccessConfig = AccessConfig()
     channels: list[ChannelConfig] = []
 
     @property
