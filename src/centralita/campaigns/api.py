@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.api.deps import ContainerDep, DbSession, Paging, require
 from centralita.api.pagination import Page
+from centralita.audit import service as audit_service
 from centralita.campaigns import optouts, service
 from centralita.campaigns.models import RECIPIENT_STATUSES
 from centralita.campaigns.schemas import (
@@ -39,6 +41,24 @@ def _actor(principal: Principal) -> str:
     return f"user:{principal.user_id}" if principal.user_id else "api_key"
 
 
+def _audit(
+    db: AsyncSession,
+    principal: Principal,
+    action: str,
+    campaign_id: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    audit_service.record_change(
+        db,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        action=action,
+        object_type="campaign",
+        object_id=campaign_id,
+        data=data,
+    )
+
+
 async def _read(db: DbSession, campaign: Any) -> CampaignRead:
     read = CampaignRead.model_validate(campaign)
     read.progress = Progress(**await service.progress(db, campaign=campaign))
@@ -66,6 +86,7 @@ async def create_campaign(
         now=container.clock(),
         **body.model_dump(exclude_none=False),
     )
+    _audit(db, principal, "campaign.create", campaign.id, {"name": campaign.name})
     return await _read(db, campaign)
 
 
@@ -94,12 +115,14 @@ async def update_campaign(
         now=container.clock(),
         **changes,
     )
+    _audit(db, principal, "campaign.update", campaign.id, {"set": changes})
     return await _read(db, campaign)
 
 
 @router.delete("/campaigns/{campaign_id}", status_code=204, responses=_WHY)
 async def delete_campaign(campaign_id: str, db: DbSession, principal: Supervisor) -> None:
     await service.delete_campaign(db, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+    _audit(db, principal, "campaign.delete", campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/preview", responses={404: _WHY[404]})
@@ -121,6 +144,7 @@ async def start_campaign(
     campaign = await service.start_campaign(
         db, tenant_id=principal.tenant_id, campaign_id=campaign_id, now=container.clock()
     )
+    _audit(db, principal, "campaign.start", campaign.id)
     return await _read(db, campaign)
 
 
@@ -131,6 +155,7 @@ async def pause_campaign(
     campaign = await service.pause_campaign(
         db, tenant_id=principal.tenant_id, campaign_id=campaign_id, now=container.clock()
     )
+    _audit(db, principal, "campaign.pause", campaign.id)
     return await _read(db, campaign)
 
 
@@ -141,6 +166,7 @@ async def cancel_campaign(
     campaign = await service.cancel_campaign(
         db, tenant_id=principal.tenant_id, campaign_id=campaign_id, now=container.clock()
     )
+    _audit(db, principal, "campaign.cancel", campaign.id)
     return await _read(db, campaign)
 
 
@@ -206,7 +232,7 @@ async def _manual(
         contact_id=contact_id,
         action=action,
         channel=(body or OptOutCreate()).channel,
-        source="manual",
+        source=(body or OptOutCreate()).source,
         actor=_actor(principal),
         now=container.clock(),
     )

@@ -8,6 +8,7 @@ in. Every proactive send checks both; a reminder (transactional) checks only the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,11 @@ from centralita.core.ids import new_id
 from centralita.events import outbox
 
 LEDGER_CHANNELS = ("all", "sms", "whatsapp", "email")
+# How a ledger entry came about: a keyword the contact wrote, or one recorded by staff
+# (manual, or more precisely by phone, in writing, on a web form, from an import);
+# "erasure" rows keep an erased contact's opt-out as salted hashes (privacy.suppression).
+SOURCES = ("keyword", "manual", "verbal", "written", "web_form", "import", "erasure")
+WRITTEN_SOURCES = ("keyword", "written", "web_form")  # an opt-in there is explicit consent
 
 
 def _channel(channel: str) -> str:
@@ -58,6 +64,8 @@ async def record(
     contact's ``marketing`` consent; an explicit opt-in by keyword sets it again."""
     if action not in ("opt_out", "opt_in"):
         raise InvalidInput.for_field("action", "opt_out or opt_in")
+    if source not in SOURCES:
+        raise InvalidInput.for_field("source", f"use one of {', '.join(SOURCES)}")
     contact = await contacts_service.get_active_contact(
         session, tenant_id=tenant_id, contact_id=contact_id
     )
@@ -80,7 +88,7 @@ async def record(
     consent: dict[str, Any] = {}
     if action == "opt_out" and (contact.consent or {}).get("marketing") is not False:
         consent = {"marketing": False}
-    elif action == "opt_in" and source == "keyword":
+    elif action == "opt_in" and source in WRITTEN_SOURCES:
         consent = {"marketing": True}  # the contact asked, in writing
     if consent:
         await contacts_service.update_contact(
@@ -115,7 +123,8 @@ async def is_opted_out(
     addresses = await _addresses(session, tenant_id=tenant_id, contact_id=contact_id)
     who = OptOut.contact_id == contact_id
     if addresses:
-        who = or_(who, OptOut.address.in_(addresses))
+        hashes = await _erased_forms(session, tenant_id=tenant_id, values=addresses)
+        who = or_(who, OptOut.address.in_([*addresses, *hashes.values()]))
     rows = await session.execute(
         select(OptOut.action, OptOut.at, OptOut.id).where(
             OptOut.tenant_id == tenant_id, OptOut.channel.in_((channel, "all")), who
@@ -137,7 +146,24 @@ async def opted_out_contacts(session: AsyncSession, *, tenant_id: str, channel: 
         for key in (contact_id, address):
             if key:
                 by_key.setdefault(key, []).append((action, at, row_id))
-    return {key for key, entries in by_key.items() if latest_says_out(entries)}
+    out = {key for key, entries in by_key.items() if latest_says_out(entries)}
+    if any(key.startswith("sha256:") for key in out):
+        # an erased contact's opt-out: the addresses that hash to it are opted out too
+        values = await session.scalars(
+            select(ContactAddress.value).where(ContactAddress.tenant_id == tenant_id)
+        )
+        hashes = await _erased_forms(session, tenant_id=tenant_id, values=values.all())
+        out |= {value for value, hashed in hashes.items() if hashed in out}
+    return out
+
+
+async def _erased_forms(
+    session: AsyncSession, *, tenant_id: str, values: Sequence[str]
+) -> dict[str, str]:
+    """Each address's salted hash, as the ledger keeps it once its contact was erased."""
+    from centralita.privacy import service as privacy_service  # privacy imports campaigns
+
+    return await privacy_service.address_hashes(session, tenant_id=tenant_id, values=values)
 
 
 async def list_entries(
@@ -156,6 +182,35 @@ async def list_entries(
         stmt = stmt.where(OptOut.id < cursor)
     rows = await session.scalars(stmt.order_by(OptOut.id.desc()).limit(limit))
     return list(rows.all())
+
+
+async def contact_ledger(session: AsyncSession, *, tenant_id: str, contact_id: str) -> list[OptOut]:
+    """Every ledger row about the contact or one of its addresses, oldest first."""
+    addresses = await _addresses(session, tenant_id=tenant_id, contact_id=contact_id)
+    who = OptOut.contact_id == contact_id
+    if addresses:
+        who = or_(who, OptOut.address.in_(addresses))
+    rows = await session.scalars(
+        select(OptOut).where(OptOut.tenant_id == tenant_id, who).order_by(OptOut.at, OptOut.id)
+    )
+    return list(rows.all())
+
+
+async def channel_states(
+    session: AsyncSession, *, tenant_id: str, contact_id: str
+) -> dict[str, str]:
+    """What the ledger says now for each outbound channel."""
+    return {
+        channel: (
+            "opted_out"
+            if await is_opted_out(
+                session, tenant_id=tenant_id, contact_id=contact_id, channel=channel
+            )
+            else "not_opted_out"
+        )
+        for channel in LEDGER_CHANNELS
+        if channel != "all"
+    }
 
 
 async def seen_message(session: AsyncSession, *, tenant_id: str, message_id: str) -> bool:

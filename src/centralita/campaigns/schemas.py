@@ -118,3 +118,5 @@ class OptOutRead(BaseModel):
 class OptOutCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: Literal["all", "sms", "whatsapp", "email"] = "all"
+    # how the contact told us; "written" and "web_form" opt-ins also set marketing consent
+    source: Literal["manual", "verbal", "written", "web_form", "import"] = "manual"

@@ -10,6 +10,7 @@ from centralita.cli.contacts import contacts
 from centralita.cli.db import db
 from centralita.cli.demo import demo
 from centralita.cli.nlu import nlu
+from centralita.cli.privacy import privacy
 from centralita.cli.server import serve, worker
 from centralita.cli.simulate import simulate
 from centralita.cli.staffing import staffing
@@ -39,3 +40,4 @@ def cli(ctx: click.Context, env_file: str | None) -> None:
 
 for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate, staffing, campaign):
     cli.add_command(command)
+cli.add_command(privacy)

@@ -123,7 +123,10 @@ def _greeting(doc: TenantDocument, tenant: Tenant, language: str) -> Spoken:
     greeting = runtime._localized(doc.profile.greeting).get(language) or texts.say(
         "default_greeting", language, tenant=tenant.name
     )
-    notice = (say("recording_notice", language),) if doc.receptionist.record_calls else ()
+    notice: tuple[str, ...] = ()
+    if doc.receptionist.record_calls:  # the tenant's own words first (docs/privacy.md)
+        own = runtime._localized(doc.privacy.recording_notice).get(language)
+        notice = (own or say("recording_notice", language, tenant=tenant.name),)
     return Spoken((greeting,), language, notice=notice)
 
 

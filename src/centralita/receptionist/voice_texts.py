@@ -9,8 +9,10 @@ import unicodedata
 
 TEXTS: dict[str, dict[str, str]] = {
     "recording_notice": {
-        "es": "Le informamos de que esta llamada puede ser grabada.",
-        "en": "Please note that this call may be recorded.",
+        "es": "Le informamos de que esta llamada puede ser grabada. {tenant} tratará sus datos "
+        "para atender su consulta; puede pedir acceso a ellos o su supresión.",
+        "en": "Please note that this call may be recorded. {tenant} uses your details to deal "
+        "with your call; you may ask to see them or to have them erased.",
     },
     "hold": {"es": "Un momento, por favor.", "en": "One moment, please."},
     "nobody_now": {

@@ -1,0 +1,1 @@
+"""Data protection: export, block-then-destroy erasure, retention and the consent ledger."""
