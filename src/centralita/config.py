@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "centralita"
 
@@ -32,16 +32,37 @@ class Settings(BaseSettings):
     port: int = 8000
     environment: str = Field(default="production", pattern="^(production|development|test)$")
     max_body_bytes: int = 1_000_000
+    # Edge limits (api/limits.py, docs/api.md "Limits").
+    max_json_depth: int = Field(default=32, ge=1, le=1000)
+    request_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Whole body must arrive within this time, else 408."
+    )
+    request_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Request headers must arrive within this time."
+    )
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    # Idempotency-Key on POST /api/v1/… (docs/api.md "Idempotency").
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+    idempotency_lease_seconds: float = Field(
+        default=30.0, gt=0, description="A dead request's key is released after this long."
+    )
+    idempotency_purge_seconds: float = Field(default=3600.0, gt=0)
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     cookie_secure: bool = True
     simulator_enabled: bool = False
     relay_interval_seconds: float = 1.0
+    # How long one outbound send may take before another worker may try it again (after
+    # asking the provider whether it already went out): longer than any send can last.
+    send_lease_seconds: float = 60.0
     routing_tick_seconds: float = Field(
         default=0.5, gt=0, description="How often routing checks offer and wrap-up timers."
     )
     campaign_tick_seconds: float = Field(
         default=15.0, gt=0, description="How often the campaign runner sends and sends reminders."
+    )
+    privacy_job_hours: float = Field(
+        default=24.0, gt=0, description="How often erasures are destroyed and retention applied."
     )
     password_hash_cheap: bool = Field(
         default=False, description="Cheap argon2 parameters; tests only."
@@ -75,6 +96,25 @@ class Settings(BaseSettings):
     llm_model: str = ""
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = 10.0
+
+    # Outgoing webhooks (docs/webhooks.md): hosts or networks (CIDR) tenants' webhooks may reach
+    # although they are not public addresses, comma-separated; plain http for tests and demos.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_allow_http: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_concurrency: int = Field(default=8, ge=1, le=200)
+    webhook_tick_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_allowed_hosts(cls, value: Any) -> Any:
+        from centralita.webhooks.ssrf import AllowList
+
+        if isinstance(value, str):
+            value = [v for v in (p.strip() for p in value.split(",")) if v]
+        if isinstance(value, list | tuple):
+            AllowList.parse(str(v) for v in value)  # a bad entry fails at start-up, not later
+        return value
 
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:

@@ -82,6 +82,13 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): None,
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): {"channel": "all"},
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): {"channel": "all"},
+    # webhooks: a public address literal, so that A's own create needs no DNS
+    ("POST", "/api/v1/webhooks"): {"url": "https://93.184.215.14/a-hook", "events": ["*"]},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": False, "description": "by A"},
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): None,
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): {"grace_hours": 0},
+    ("POST", "/api/v1/webhook-deliveries/{webhook_delivery_id}/replay"): None,
+    ("POST", "/api/v1/contacts/{contact_id}/erasure"): {"destroy_now": True},
 }
 
 
@@ -255,6 +262,35 @@ async def populate_campaigns(
     opt_out = await client.post(f"/api/v1/contacts/{contact_id}/opt-out", headers=kit.headers)
     assert opt_out.status_code == 201, opt_out.text
     return {"campaign_id": campaign.json()["id"], "opt_out_id": opt_out.json()["id"]}
+
+
+async def populate_webhooks(
+    container: Container, client: httpx.AsyncClient, kit: TenantKit
+) -> dict[str, str]:
+    """A webhook of ``kit``'s and one delivery to it (the subscriber's path, no sending)."""
+    from centralita.events.envelope import Envelope
+    from centralita.webhooks import service as webhooks_service
+
+    hook = await client.post(
+        "/api/v1/webhooks",
+        headers=kit.headers,
+        json={"url": "https://93.184.215.14/b-hook", "events": ["*"]},
+    )
+    assert hook.status_code == 201, hook.text
+    envelope = Envelope(
+        event_id=new_id("evt"),
+        name="contact.created",
+        version=1,
+        tenant_id=kit.tenant_id,
+        occurred_at=utcnow().isoformat(),
+        payload={"contact_id": "ct_b", "source": "api"},
+    )
+    async with container.sessions() as session, session.begin():
+        await webhooks_service.enqueue(session, envelope, now=utcnow())
+        page = await webhooks_service.list_deliveries(
+            session, tenant_id=kit.tenant_id, webhook_id=hook.json()["id"]
+        )
+    return {"webhook_id": hook.json()["id"], "webhook_delivery_id": page.items[0].id}
 
 
 @dataclass

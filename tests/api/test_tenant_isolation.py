@@ -25,6 +25,7 @@ from tests.api.isolation import (
     populate_scheduling,
     populate_staff_messages,
     populate_survey,
+    populate_webhooks,
     walk,
 )
 from tests.factories import TenantKit, make_tenant
@@ -88,8 +89,10 @@ async def populate(
     # the survey first: the campaigns' manual opt-out would stop it
     survey = await populate_survey(container, client, kit)
     campaigns = await populate_campaigns(client, kit, contact["id"])
+    webhooks = await populate_webhooks(container, client, kit)
     await container.relay.drain()
     return {
+        **webhooks,
         **campaigns,
         **survey,
         **scheduling,

@@ -10,6 +10,12 @@ Message resource as JSON (``sid`` "SM" + 32 hex, ``status`` "queued"), or an err
 ``Url`` and ``Method``: 200 with the Call resource when the call is live (``live``), else 404
 with ``{"code": 21220, "message": "Call is not in-progress. Cannot redirect.", "status": 404}``.
 Every such request is recorded in ``redirects``, with the status it was answered.
+
+``GET /2010-04-01/Accounts/{AccountSid}/Messages.json`` ("list messages"), with the optional
+filters ``To``, ``From``, ``DateSent>`` (on or after that UTC date, ``YYYY-MM-DD``) and
+``PageSize``: 200 with ``{"messages": [...], "page", "page_size", "next_page_uri", ...}``, the
+most recent first, each Message resource with ``date_created`` in RFC 2822 form. It is what
+a sender asks after a crash to learn whether a message already went out.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from tests.channels.stand_in import JsonHandler, serve
 
@@ -86,8 +94,9 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             sid = "SM" + secrets.token_hex(16)
+            created = datetime.now(UTC)
             with state.lock:
-                state.sent.append({"sid": sid, **form})
+                state.sent.append({"sid": sid, "date_created": created, **form})
             self.reply(
                 201,
                 {
@@ -97,9 +106,41 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                     "from": form["From"],
                     "body": form["Body"],
                     "status": "queued",
+                    "date_created": format_datetime(created),
                     "api_version": "2010-04-01",
                 },
             )
+
+        def do_GET(self) -> None:
+            auth = self.headers.get("Authorization", "")
+            token = base64.b64encode(f"{state.account_sid}:{state.auth_token}".encode()).decode()
+            if auth != f"Basic {token}":
+                self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            parts = urlsplit(self.path)
+            if parts.path != f"/2010-04-01/Accounts/{state.account_sid}/Messages.json":
+                self.reply(404, {"code": 20404, "message": "not found", "status": 404})
+                return
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            since = query.get("DateSent>")
+            size = int(query.get("PageSize") or 50)
+            with state.lock:
+                found = [
+                    m for m in reversed(state.sent)
+                    if query.get("To") in (None, m["To"])
+                    and query.get("From") in (None, m["From"])
+                    and (since is None or m["date_created"].date().isoformat() >= since)
+                ][:size]  # fmt: skip
+            messages = [
+                {"sid": m["sid"], "account_sid": state.account_sid, "to": m["To"],
+                 "from": m["From"], "body": m["Body"], "status": "sent",
+                 "date_created": format_datetime(m["date_created"]),
+                 "date_sent": format_datetime(m["date_created"])}
+                for m in found
+            ]  # fmt: skip
+            self.reply(200, {"messages": messages, "page": 0, "page_size": size,
+                             "uri": self.path, "first_page_uri": self.path,
+                             "next_page_uri": None, "previous_page_uri": None})  # fmt: skip
 
         def _update_call(self, call_sid: str, raw: str) -> None:
             form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ChannelKind(StrEnum):
@@ -282,6 +282,22 @@ class ChannelAdapter(Protocol):
 
     async def send(self, message: OutboundMessage, account: AccountConfig) -> SendResult:
         """Deliver one outbound message through the provider."""
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """An adapter that can ask its provider which messages it already took.
+
+    After a crash between the provider's answer and our commit, a sender does not know whether
+    a message went out. Where the provider lists what it sent, the retry asks first and sends
+    only when nothing matches, so a customer gets the message once.
+    """
+
+    async def find_sent(
+        self, message: OutboundMessage, account: AccountConfig, *, since: datetime
+    ) -> list[str]:
+        """Provider ids of messages to ``message.to`` with its text, created at ``since`` or
+        later, newest first; raise ``TransientSendError`` if the provider cannot say now."""
 
 
 class MediaSource(Protocol):

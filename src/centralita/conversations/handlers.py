@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.channels import service as channels_service
 from centralita.channels.base import (
@@ -15,6 +17,8 @@ from centralita.channels.base import (
     ChannelKind,
     Choice,
     OutboundMessage,
+    SendResult,
+    SentLookup,
     TemplateRef,
     text_with_choices,
 )
@@ -24,6 +28,7 @@ from centralita.contacts.models import ContactAddress
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
 from centralita.conversations.models import Message
+from centralita.core.clock import as_utc
 from centralita.events.envelope import Envelope
 
 if TYPE_CHECKING:
@@ -37,19 +42,22 @@ MAX_DELIVERY_ATTEMPTS = 8
 
 
 async def deliver_outbound(container: Container, envelope: Envelope) -> None:
-    """Send one queued outbound message once; a redelivered event finds it already sent."""
+    """Send one queued outbound message once, even across crashes.
+
+    Three steps. (1) Under the row's lock, take a *send lease*: ``meta["send_attempt"]``,
+    committed, so every other worker knows an attempt is under way. (2) Call the provider,
+    holding no lock. (3) Under the lock again, record the result and drop the lease. A worker
+    killed between the provider's answer and step 3 leaves a lease behind: until it expires a
+    redelivered event raises ``SendInProgress`` (the relay tries again later); after it, the
+    retry first asks the provider what it already took (``SentLookup``) and sends only when
+    nothing matches. Providers that cannot be asked get the message again: at least once.
+    """
     if envelope.payload.get("direction") != "outbound":
         return
     await _pace(container, envelope)
+    lease = timedelta(seconds=container.settings.send_lease_seconds)
     async with container.sessions() as session, session.begin():
-        message = await session.scalar(
-            select(Message)
-            .where(
-                Message.tenant_id == envelope.tenant_id,
-                Message.id == envelope.payload["message_id"],
-            )
-            .with_for_update()
-        )
+        message = await _locked(session, envelope)
         if message is None or message.delivery_status != "queued":
             return
         account = await channels_service.get_account(
@@ -92,31 +100,53 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 session, tenant_id=message.tenant_id, contact_id=message.contact_id
             )
             metadata["contact_name"] = contact.name
-        try:
-            result = await adapter.send(
-                _outbound_message(message, Address(kind, to), metadata, adapter.capabilities),
-                channels_service.to_config(account),
-            )
-        except Exception as exc:  # the provider could not take it now: count, then retry
-            attempts = int((message.meta or {}).get("delivery_attempts", 0)) + 1
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            message.meta = {
-                **(message.meta or {}),
-                "delivery_attempts": attempts,
-                "last_delivery_error": reason,
-            }
-            if attempts >= MAX_DELIVERY_ATTEMPTS:
-                await conversations_outbound.set_delivery_status(
-                    session,
-                    message=message,
-                    status="failed",
-                    error=f"gave up after {attempts} attempts; last error: {reason}",
+        outbound = _outbound_message(message, Address(kind, to), metadata, adapter.capabilities)
+        config = channels_service.to_config(account)
+        now = as_utc(container.clock())
+        previous = (message.meta or {}).get("send_attempt")
+        if isinstance(previous, dict):
+            if now < datetime.fromisoformat(str(previous["until"])):
+                raise SendInProgress(f"{message.id} is being sent until {previous['until']}")
+            if isinstance(adapter, SentLookup):
+                since = datetime.fromisoformat(str(previous["at"]))
+                try:
+                    found = await adapter.find_sent(outbound, config, since=since)
+                except Exception as exc:  # cannot tell now: ask again on the next try
+                    raise SendInProgress(f"asking the provider failed: {exc}") from exc
+                taken = set(
+                    await session.scalars(
+                        select(Message.provider_message_id).where(
+                            Message.tenant_id == message.tenant_id,
+                            Message.provider_message_id.in_(found),
+                        )
+                    )
                 )
-                return
-            retry = exc
-        else:
+                fresh = [sid for sid in found if sid not in taken]
+                if fresh:  # it went out before the crash: record it, do not send it again
+                    message.meta = _without_lease(message.meta)
+                    await conversations_outbound.set_delivery_status(
+                        session, message=message, status="sent", provider_message_id=fresh[-1]
+                    )
+                    return
+        message.meta = {
+            **(message.meta or {}),
+            "send_attempt": {"at": now.isoformat(), "until": (now + lease).isoformat()},
+        }
+    # the lease is committed: other workers leave this message alone while we send
+    try:
+        result: SendResult | None = await adapter.send(outbound, config)
+        failure: Exception | None = None
+    except Exception as exc:  # the provider could not take it now: count, then retry
+        result, failure = None, exc
+    async with container.sessions() as session, session.begin():
+        message = await _locked(session, envelope)
+        if message is None or message.delivery_status != "queued":
+            return
+        if result is not None:
+            meta = _without_lease(message.meta)
             if result.details:  # e.g. the re-engagement template went out instead of the text
-                message.meta = {**(message.meta or {}), **result.details}
+                meta = {**meta, **result.details}
+            message.meta = meta
             await conversations_outbound.set_delivery_status(
                 session,
                 message=message,
@@ -125,8 +155,49 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                 error=result.error,
             )
             return
+        assert failure is not None
+        attempts = int((message.meta or {}).get("delivery_attempts", 0)) + 1
+        reason = f"{type(failure).__name__}: {failure}"[:500]
+        # A timeout may still have reached the provider: keep the attempt's start, with the
+        # lease already over, so the next try asks the provider before sending again.
+        attempt = {"at": now.isoformat(), "until": now.isoformat()}
+        message.meta = {
+            **(message.meta or {}),
+            "delivery_attempts": attempts,
+            "last_delivery_error": reason,
+            "send_attempt": attempt,
+        }
+        if attempts >= MAX_DELIVERY_ATTEMPTS:
+            message.meta = _without_lease(message.meta)
+            await conversations_outbound.set_delivery_status(
+                session,
+                message=message,
+                status="failed",
+                error=f"gave up after {attempts} attempts; last error: {reason}",
+            )
+            return
     # committed the attempt count; raising makes the outbox relay try again after its backoff
-    raise retry
+    raise failure
+
+
+class SendInProgress(Exception):
+    """Another attempt holds the message's send lease, or the provider cannot say yet whether
+    it took the message: the relay tries the event again after its backoff."""
+
+
+async def _locked(session: AsyncSession, envelope: Envelope) -> Message | None:
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.tenant_id == envelope.tenant_id,
+            Message.id == envelope.payload["message_id"],
+        )
+        .with_for_update()
+    )
+
+
+def _without_lease(meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (meta or {}).items() if k != "send_attempt"}
 
 
 async def _pace(container: Container, envelope: Envelope) -> None:

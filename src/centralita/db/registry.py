@@ -10,6 +10,8 @@ from centralita.contacts import models as contacts_models
 from centralita.conversations import models as conversations_models
 from centralita.db.base import Base
 from centralita.events import models as events_models
+from centralita.idempotency import models as idempotency_models
+from centralita.privacy import models as privacy_models
 from centralita.receptionist import models as receptionist_models
 from centralita.routing import models as routing_models
 from centralita.scheduling import models as scheduling_models
@@ -17,6 +19,7 @@ from centralita.spam import models as spam_models
 from centralita.staff_messages import models as staff_messages_models
 from centralita.surveys import models as surveys_models
 from centralita.tenants import models as tenants_models
+from centralita.webhooks import models as webhooks_models
 
 MODEL_MODULES = (
     tenants_models,
@@ -33,5 +36,8 @@ MODEL_MODULES = (
     routing_models,
     surveys_models,
     campaigns_models,
+    webhooks_models,
+    idempotency_models,
+    privacy_models,
 )
 metadata = Base.metadata

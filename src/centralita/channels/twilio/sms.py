@@ -35,7 +35,8 @@ import functools
 import os
 import ssl
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -68,6 +69,8 @@ DEFAULT_API_BASE = "https://api.twilio.com"
 MAX_BODY = 1600  # Twilio's limit for one message's Body
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SEND_TIMEOUT_SECONDS = 15.0
+# Clocks differ: a message Twilio dated this much before our attempt began still counts.
+LOOKUP_SKEW = timedelta(seconds=5)
 
 # Twilio's MessageStatus values, mapped to ours. "receiving"/"received" are inbound states.
 _STATUSES = {
@@ -304,6 +307,49 @@ class TwilioAdapter:
             raise TransientSendError("the response has no sid")
         status = _STATUSES.get(str(payload.get("status") or "queued"), "queued")
         return SendResult(provider_id, "sent" if status == "queued" else status)
+
+    async def find_sent(
+        self, message: OutboundMessage, account: AccountConfig, *, since: datetime
+    ) -> list[str]:
+        """Twilio's "list messages", ``GET …/Messages.json`` filtered by ``To``, ``From`` and
+        ``DateSent>`` (a UTC date), newest first: the sids whose body is this message's text
+        and that were created at ``since`` or later (``SentLookup``)."""
+        if account.kind == ChannelKind.VOICE:
+            return []
+        sid = str(account.settings.get("account_sid") or "")
+        token = api_token(account)
+        if not sid or not token:
+            return []
+        base = str(account.settings.get("api_base_url") or DEFAULT_API_BASE).rstrip("/")
+        day = since.astimezone(UTC).date().isoformat()
+        query = {"To": message.to.value, "From": account.address, "DateSent>": day,
+                 "PageSize": "100"}  # fmt: skip
+        try:
+            async with httpx.AsyncClient(
+                transport=self._transport, verify=_tls(), timeout=SEND_TIMEOUT_SECONDS
+            ) as client:
+                response = await client.get(
+                    f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
+                    params=query,
+                    auth=(sid, token),
+                )
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"{type(exc).__name__}: {exc}") from exc
+        payload = json_object(response.content)
+        if response.status_code >= 400:
+            raise TransientSendError(f"HTTP {response.status_code}: {_describe(payload)}")
+        text = message.text[:MAX_BODY]
+        found = []
+        for item in payload.get("messages") or ():
+            if not isinstance(item, dict) or item.get("body") != text or not item.get("sid"):
+                continue
+            try:
+                created = parsedate_to_datetime(str(item.get("date_created") or ""))
+            except (TypeError, ValueError):
+                continue
+            if created >= since - LOOKUP_SKEW:
+                found.append(str(item["sid"]))
+        return found
 
     async def redirect_call(self, account: AccountConfig, call_id: str, url: str) -> None:
         """Move a live call to new TwiML (``url``, fetched with POST): Twilio's "update a
