@@ -52,6 +52,7 @@ from centralita.tenants.models import Queue, StaffMember
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- kpi:start -->", "<!-- kpi:end -->"
+LIVE_START, LIVE_END = "<!-- kpi-live:start -->", "<!-- kpi-live:end -->"
 CHANNELS = ("whatsapp", "sms", "voice", "email", "webchat")
 INTENTS = ("book_appointment", "opening_hours", "prices", "speak_to_person", "cancel", "other")
 BATCH = 5_000
@@ -86,10 +87,14 @@ async def seed(
     ]
     n_contacts = min(50_000, conversations)
     contacts = [
-        {"id": f"ct_b{c}", "tenant_id": tenant_id, "name": f"Contact {c}",
-         "value": rng.randrange(0, 2000)}
+        {
+            "id": f"ct_b{c}",
+            "tenant_id": tenant_id,
+            "name": f"Contact {c}",
+            "value": rng.randrange(0, 2000),
+        }
         for c in range(n_contacts)
-    ]  # fmt: skip
+    ]
     # the presence log occupancy reads: each agent changes state about 20 times a working day
     presence: list[dict[str, Any]] = []
     states = ("available", "busy", "away", "available", "offline")
@@ -101,19 +106,29 @@ async def seed(
                 )
                 if at >= now:
                     break
-                presence.append({
-                    "tenant_id": tenant_id, "agent_id": f"st_b{a}",
-                    "presence": states[change % len(states)],
-                    "previous": states[(change - 1) % len(states)], "at": at,
-                })  # fmt: skip
+                presence.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "agent_id": f"st_b{a}",
+                        "presence": states[change % len(states)],
+                        "previous": states[(change - 1) % len(states)],
+                        "at": at,
+                    }
+                )
     async with sessions() as session, session.begin():
         await _insert(session, Queue.__table__, queues)
         await _insert(session, StaffMember.__table__, agents)
         await _insert(session, Contact.__table__, contacts)
         await _insert(session, PresenceLogEntry.__table__, presence)
     per_conversation = max(1, messages // conversations)
-    written = {"conversations": 0, "interactions": 0, "messages": 0, "surveys": 0, "today": 0,
-               "presence_changes": len(presence)}  # fmt: skip
+    written = {
+        "conversations": 0,
+        "interactions": 0,
+        "messages": 0,
+        "surveys": 0,
+        "today": 0,
+        "presence_changes": len(presence),
+    }
     chunk = 2_000
     for base in range(0, conversations, chunk):
         convs: list[dict[str, Any]] = []
@@ -134,13 +149,22 @@ async def seed(
             conv_id = f"cv_b{n}"
             bot_only = rng.random() < 0.4
             abandoned = not bot_only and rng.random() < 0.08
-            convs.append({
-                "id": conv_id, "tenant_id": tenant_id, "contact_id": contact,
-                "status": "closed", "owner_type": "bot" if bot_only else "agent",
-                "last_channel": channel, "intake": {"intent": rng.choice(INTENTS)},
-                "tags": [], "last_message_at": arrived, "closed_at": arrived,
-                "created_at": arrived, "updated_at": arrived,
-            })  # fmt: skip
+            convs.append(
+                {
+                    "id": conv_id,
+                    "tenant_id": tenant_id,
+                    "contact_id": contact,
+                    "status": "closed",
+                    "owner_type": "bot" if bot_only else "agent",
+                    "last_channel": channel,
+                    "intake": {"intent": rng.choice(INTENTS)},
+                    "tags": [],
+                    "last_message_at": arrived,
+                    "closed_at": arrived,
+                    "created_at": arrived,
+                    "updated_at": arrived,
+                }
+            )
             for leg in range(2 if rng.random() < 0.1 else 1):
                 start = arrived + dt.timedelta(minutes=30 * leg)
                 wait = rng.expovariate(1 / 15)
@@ -150,40 +174,68 @@ async def seed(
                 answered = None if bot_only or abandoned else queued + dt.timedelta(seconds=wait)
                 ended = (answered or start) + dt.timedelta(seconds=talk)
                 inter_id = f"in_b{n}_{leg}"
-                inters.append({
-                    "id": inter_id, "tenant_id": tenant_id, "conversation_id": conv_id,
-                    "contact_id": contact, "channel": channel, "direction": "inbound",
-                    "queue_id": None if bot_only else f"qu_b{rng.randrange(10)}",
-                    "agent_id": None if abandoned else agent, "arrived_at": start,
-                    "queued_at": queued, "offered_at": answered, "answered_at": answered,
-                    "ended_at": ended,
-                    "abandoned_at": queued + dt.timedelta(seconds=wait) if abandoned else None,
-                    "wrapup_started_at": None if answered is None else ended,
-                    "wrapup_ended_at": None if answered is None else ended
-                    + dt.timedelta(seconds=20),
-                    "hold_seconds": 0.0, "handled_by_bot": bot_only,
-                    "disposition": "abandoned" if abandoned else "resolved",
-                })  # fmt: skip
+                inters.append(
+                    {
+                        "id": inter_id,
+                        "tenant_id": tenant_id,
+                        "conversation_id": conv_id,
+                        "contact_id": contact,
+                        "channel": channel,
+                        "direction": "inbound",
+                        "queue_id": None if bot_only else f"qu_b{rng.randrange(10)}",
+                        "agent_id": None if abandoned else agent,
+                        "arrived_at": start,
+                        "queued_at": queued,
+                        "offered_at": answered,
+                        "answered_at": answered,
+                        "ended_at": ended,
+                        "abandoned_at": queued + dt.timedelta(seconds=wait) if abandoned else None,
+                        "wrapup_started_at": None if answered is None else ended,
+                        "wrapup_ended_at": None
+                        if answered is None
+                        else ended + dt.timedelta(seconds=20),
+                        "hold_seconds": 0.0,
+                        "handled_by_bot": bot_only,
+                        "disposition": "abandoned" if abandoned else "resolved",
+                    }
+                )
                 if agent and answered and rng.random() < 0.2:
-                    surveys.append({
-                        "id": f"sv_b{n}_{leg}", "tenant_id": tenant_id,
-                        "interaction_id": inter_id, "conversation_id": conv_id,
-                        "contact_id": contact, "agent_id": agent, "channel": channel,
-                        "kind": "csat", "status": "answered", "sent_at": ended,
-                        "expires_at": ended + dt.timedelta(hours=48),
-                        "answered_at": ended + dt.timedelta(minutes=3),
-                        "score": rng.choice((1, 2, 3, 4, 4, 5, 5, 5)),
-                    })  # fmt: skip
+                    surveys.append(
+                        {
+                            "id": f"sv_b{n}_{leg}",
+                            "tenant_id": tenant_id,
+                            "interaction_id": inter_id,
+                            "conversation_id": conv_id,
+                            "contact_id": contact,
+                            "agent_id": agent,
+                            "channel": channel,
+                            "kind": "csat",
+                            "status": "answered",
+                            "sent_at": ended,
+                            "expires_at": ended + dt.timedelta(hours=48),
+                            "answered_at": ended + dt.timedelta(minutes=3),
+                            "score": rng.choice((1, 2, 3, 4, 4, 5, 5, 5)),
+                        }
+                    )
             for m in range(per_conversation):
-                msgs.append({
-                    "id": f"msg_b{n}_{m}", "tenant_id": tenant_id, "conversation_id": conv_id,
-                    "interaction_id": f"in_b{n}_0", "contact_id": contact, "channel": channel,
-                    "direction": "inbound" if m % 2 == 0 else "outbound",
-                    "author_type": "contact" if m % 2 == 0 else ("bot" if bot_only else "agent"),
-                    "body": f"Mensaje {m} de la conversación {n}: quería pedir cita.",
-                    "delivery_status": "received" if m % 2 == 0 else "delivered",
-                    "meta": {}, "created_at": arrived + dt.timedelta(seconds=20 * m),
-                })  # fmt: skip
+                msgs.append(
+                    {
+                        "id": f"msg_b{n}_{m}",
+                        "tenant_id": tenant_id,
+                        "conversation_id": conv_id,
+                        "interaction_id": f"in_b{n}_0",
+                        "contact_id": contact,
+                        "channel": channel,
+                        "direction": "inbound" if m % 2 == 0 else "outbound",
+                        "author_type": "contact"
+                        if m % 2 == 0
+                        else ("bot" if bot_only else "agent"),
+                        "body": f"Mensaje {m} de la conversación {n}: quería pedir cita.",
+                        "delivery_status": "received" if m % 2 == 0 else "delivered",
+                        "meta": {},
+                        "created_at": arrived + dt.timedelta(seconds=20 * m),
+                    }
+                )
         async with sessions() as session, session.begin():
             await _insert(session, Conversation.__table__, convs)
             await _insert(session, Interaction.__table__, inters)
@@ -241,14 +293,96 @@ async def time_dashboard(url: str, tenant_id: str, rounds: int) -> dict[str, Any
         async with sessions() as session:
             end = dt.datetime.now(dt.UTC)
             report = await analytics.report(
-                session, tenant_id=tenant_id, start=end - dt.timedelta(days=90), end=end,
+                session,
+                tenant_id=tenant_id,
+                start=end - dt.timedelta(days=90),
+                end=end,
                 group_by="day",
-            )  # fmt: skip
+            )
         results["history_90d_ms"] = (time.perf_counter() - t0) * 1000
         results["history_90d_count"] = report.total.count
     finally:
         await engine.dispose()
     return results
+
+
+async def time_watched(url: str, tenant_id: str, rounds: int, spacing: float) -> dict[str, Any]:
+    """Today's reports as the API and the supervisor's page serve them (``analytics.live``):
+    a request every ``spacing`` seconds, with the snapshot refreshed in the background every
+    few seconds while they come; each request timed, and the snapshot's age when served."""
+    from centralita.analytics.live import LiveReports
+
+    engine = create_async_engine(url, pool_size=5) if "postgresql" in url else None
+    engine = engine or create_async_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    reports = LiveReports(sessions, lambda: dt.datetime.now(dt.UTC))
+    results: dict[str, Any] = {"refresh_s": reports.refresh.total_seconds()}
+    try:
+        for group in (None, "queue", "agent"):
+            await reports.today(tenant_id, group)  # the first request computes
+        gc.collect()
+        gc.freeze()
+        for group in (None, "queue", "agent"):
+            samples: list[float] = []
+            ages: list[float] = []
+            before = reports.computations
+            for _ in range(rounds):
+                await asyncio.sleep(spacing)
+                t0 = time.perf_counter()
+                report = await reports.today(tenant_id, group)
+                samples.append((time.perf_counter() - t0) * 1000)
+                ages.append((dt.datetime.now(dt.UTC) - report.end).total_seconds())
+            results[group or "total"] = samples
+            results[f"{group or 'total'}_refreshes"] = reports.computations - before
+            results[f"{group or 'total'}_max_age"] = max(ages)
+    finally:
+        await reports.close()
+        await engine.dispose()
+    return results
+
+
+def render_watched(results: list[dict[str, Any]], when: str, where: str) -> str:
+    lines = [
+        f"Run {when} on {where}.",
+        "",
+        "| database | today's report | requests | p50 ms | p99 ms | max ms "
+        "| background refreshes | oldest figures served (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        w = r["watched"]
+        day = "even spread" if r["share"] < 0.02 else "busy day"
+        for key in ("total", "queue", "agent"):
+            v = w[key]
+            lines.append(
+                f"| {r['backend']}, {day} ({r['seed']['today']:,} conversations today) "
+                f"| {'in total' if key == 'total' else 'by ' + key} | {len(v)} "
+                f"| {statistics.median(v):.2f} | {_pct(v, 0.99):.2f} | {max(v):.1f} "
+                f"| {w[key + '_refreshes']} | {w[key + '_max_age']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def run_watched(backend: str, share: float, args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp())
+    url = create_database(backend, tmp)
+    try:
+        tenant = seed_tenant(url, tmp)
+        seeded = asyncio.run(seed(url, tenant.tenant_id, args.conversations, args.messages, share))
+        print(f"{backend}: seeded {seeded}", flush=True)
+        watched = asyncio.run(time_watched(url, tenant.tenant_id, args.watched_rounds, 0.025))
+        return {"backend": backend, "share": share, "seed": seeded, "watched": watched}
+    finally:
+        drop_database(url)
+
+
+def write_block(start: str, end: str, title: str, block: str) -> None:
+    text_ = DOCS.read_text(encoding="utf-8")
+    if start not in text_:
+        text_ += f"\n{title}\n\n{start}\n{end}\n"
+    head, rest = text_.split(start, 1)
+    _, tail = rest.split(end, 1)
+    DOCS.write_text(f"{head}{start}\n{block}\n{end}{tail}", encoding="utf-8")
 
 
 async def _dashboard_once(sessions: Any, tenant_id: str) -> None:
@@ -271,9 +405,12 @@ def _report_loop(url: str, tenant_id: str, stop: Any, done: Any) -> None:
                 end = dt.datetime.now(dt.UTC)
                 async with sessions() as session:
                     await analytics.report(
-                        session, tenant_id=tenant_id, start=end - dt.timedelta(days=90),
-                        end=end, group_by="agent",
-                    )  # fmt: skip
+                        session,
+                        tenant_id=tenant_id,
+                        start=end - dt.timedelta(days=90),
+                        end=end,
+                        group_by="agent",
+                    )
                 count += 1
         finally:
             await engine.dispose()
@@ -291,9 +428,10 @@ def _api_report_loop(port: int, key: str, stop: Any, done: Any) -> None:
         while not stop.is_set():
             start = (dt.date.today() - dt.timedelta(days=90)).isoformat()
             response = client.get(
-                "/api/v1/kpis", params={"start": start, "group_by": "agent"},
+                "/api/v1/kpis",
+                params={"start": start, "group_by": "agent"},
                 headers={"Authorization": f"Bearer {key}"},
-            )  # fmt: skip
+            )
             statuses.add(response.status_code)
             count += 1
     done.put((count, sorted(statuses)))
@@ -325,9 +463,13 @@ def ingest_beside_reports(url: str, tmp: Path, tenant: Any, n: int) -> dict[str,
     try:
         for number, label in enumerate(SCENARIOS):
             requests = build_requests(
-                tenant.account_id, tenant.secret, n, prefix=f"kpi-{label}", repeat_share=0.3,
+                tenant.account_id,
+                tenant.secret,
+                n,
+                prefix=f"kpi-{label}",
+                repeat_share=0.3,
                 seed=3 + number,
-            )  # fmt: skip
+            )
             ctx = multiprocessing.get_context("spawn")
             stop, done = ctx.Event(), ctx.Queue()
             proc = None
@@ -346,12 +488,14 @@ def ingest_beside_reports(url: str, tmp: Path, tenant: Any, n: int) -> dict[str,
                     out[f"{label}_run"] = done.get(timeout=600)
                     proc.join()
             out[label] = {
-                "ok": load.ok, "sent": load.sent, "seconds": load.seconds,
+                "ok": load.ok,
+                "sent": load.sent,
+                "seconds": load.seconds,
                 "p50_ms": _pct(load.latencies, 0.5) * 1000,
                 "p99_ms": _pct(load.latencies, 0.99) * 1000,
                 "max_ms": max(load.latencies) * 1000,
                 "per_second": load.ok / load.seconds,
-            }  # fmt: skip
+            }
     finally:
         server.stop()
     return out
@@ -368,8 +512,13 @@ def run_backend(
         print(f"{backend}: seeded {seeded}", flush=True)
         dash = asyncio.run(time_dashboard(url, tenant.tenant_id, args.rounds))
         beside = ingest_beside_reports(url, tmp, tenant, args.ingest) if ingest else None
-        return {"backend": backend, "share": share, "seed": seeded, "dashboard": dash,
-                "ingest": beside}  # fmt: skip
+        return {
+            "backend": backend,
+            "share": share,
+            "seed": seeded,
+            "dashboard": dash,
+            "ingest": beside,
+        }
     finally:
         drop_database(url)
 
@@ -385,10 +534,11 @@ def render(results: list[dict[str, Any]], when: str, where: str) -> str:
             f"{s['conversations']:,} conversations, {s['interactions']:,} interactions, "
             f"{s['surveys']:,} survey answers, {s['presence_changes']:,} presence changes "
             f"({s['today']:,} conversations today), seeded in "
-            f"{s['seconds']:.0f} s.", "",
+            f"{s['seconds']:.0f} s.",
+            "",
             "| today's report | contacts | p50 ms | p99 ms | max ms | p99 / SELECT 1 p99 |",
             "|---|---|---|---|---|---|",
-        ]  # fmt: skip
+        ]
         for key in ("total", "queue", "agent", "channel", "hour"):
             v = d[key]
             lines.append(
@@ -398,10 +548,12 @@ def render(results: list[dict[str, Any]], when: str, where: str) -> str:
             )
         lines += [
             f"| baseline `SELECT 1` | | {statistics.median(base):.2f} | {_pct(base, 0.99):.2f} "
-            f"| {max(base):.2f} | 1× |", "",
+            f"| {max(base):.2f} | 1× |",
+            "",
             f"A 90-day report by day ({d['history_90d_count']:,} interactions): "
-            f"{d['history_90d_ms']:.0f} ms.", "",
-        ]  # fmt: skip
+            f"{d['history_90d_ms']:.0f} ms.",
+            "",
+        ]
         if i is None:
             lines.append("")
             continue
@@ -446,18 +598,43 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=400)
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
-        "--today-shares", default="0.0111,0.03",
+        "--today-shares",
+        default="0.0111,0.03",
         help="the share of the history that arrived today, one database each: an even spread "
         "over 90 days, then a busy day",
-    )  # fmt: skip
+    )
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--watched",
+        action="store_true",
+        help="only the served path: requests every 25 ms to analytics.live's snapshots",
+    )
+    parser.add_argument("--watched-rounds", type=int, default=400)
     args = parser.parse_args()
     shares = [float(x) for x in args.today_shares.split(",") if x]
+    if args.watched:
+        found = [
+            run_watched(backend, share, args)
+            for backend in args.backends.split(",")
+            if backend
+            for share in shares
+        ]
+        block = render_watched(found, dt.date.today().isoformat(), machine())
+        print(block)
+        if not args.no_docs:
+            write_block(
+                LIVE_START,
+                LIVE_END,
+                "### Today's dashboard as served (snapshots, `--watched`)",
+                block,
+            )
+        return
     results = [
         run_backend(backend, share, n == 0, args)
-        for backend in args.backends.split(",") if backend
+        for backend in args.backends.split(",")
+        if backend
         for n, share in enumerate(shares)
-    ]  # fmt: skip
+    ]
     block = render(results, dt.date.today().isoformat(), machine())
     print(block)
     if not args.no_docs:

@@ -17,6 +17,7 @@ from centralita.channels.email.adapter import SmtpServer
 from centralita.channels.ratelimit import LocalRateLimiter, RateLimiter, build_rate_limiter
 from centralita.channels.registry import AdapterRegistry, default_adapters
 from centralita.config import Settings
+from centralita.core import log_redaction
 from centralita.core.blobs import BlobStore
 from centralita.core.clock import utcnow
 from centralita.db.engine import make_engine, make_sessionmaker
@@ -47,6 +48,8 @@ class Container:
     routing: SqlRoutingStore = field(default_factory=SqlRoutingStore)
     # this process's live fan-out to desktops and wallboards (realtime.hub)
     hub: Hub = field(default_factory=Hub)
+    # today's KPI snapshots, refreshed in the background while watched (analytics.live)
+    live_kpis: Any = None
     # `centralita serve` turns it on: the built-in SMTP receiver (when its port is set)
     serve_smtp: bool = False
     _smtp_receiver: Any = None
@@ -85,6 +88,23 @@ class Container:
                     run_campaign_runner(self, self._stopping), name="campaign-runner"
                 )
             )
+            from centralita.privacy.jobs import run_privacy_jobs
+
+            self._tasks.append(
+                asyncio.create_task(run_privacy_jobs(self, self._stopping), name="privacy-daily")
+            )
+            from centralita.webhooks.sender import run_webhook_sender
+
+            self._tasks.append(
+                asyncio.create_task(run_webhook_sender(self, self._stopping), name="webhook-sender")
+            )
+            from centralita.idempotency.cleanup import run_idempotency_purge
+
+            self._tasks.append(
+                asyncio.create_task(
+                    run_idempotency_purge(self, self._stopping), name="idempotency-purge"
+                )
+            )
         if self.serve_smtp and self.settings.smtp_receiver_port:
             from centralita.channels.mail_inbound import SmtpReceiver
 
@@ -113,6 +133,8 @@ class Container:
             await self._smtp_receiver.stop()
             self._smtp_receiver = None
         self._stopping.set()
+        if self.live_kpis is not None:
+            await self.live_kpis.close()
         self.relay.stop()
         for task in self._tasks:
             task.cancel()
@@ -138,6 +160,11 @@ def build_container(
     run_workers: bool = True,
     subscribe: bool = True,
 ) -> Container:
+    log_redaction.install(
+        s.get_secret_value()
+        for s in (settings.secret_key, settings.smtp_password, settings.llm_api_key,
+                  settings.metrics_token)
+    )  # fmt: skip
     engine = make_engine(settings.database_url)
     relay_holder: list[OutboxRelay] = []
 

@@ -19,9 +19,10 @@ from fastapi.responses import StreamingResponse
 
 from centralita.access.models import Role
 from centralita.access.principal import Principal
-from centralita.analytics import schemas, service
+from centralita.analytics import live, schemas, service
 from centralita.analytics.kpis import DEFINITIONS, DIMENSIONS
 from centralita.api.deps import ContainerDep, DbSession, require
+from centralita.audit import service as audit_service
 from centralita.core.errors import InvalidInput
 
 router = APIRouter(tags=["kpis"])
@@ -112,8 +113,9 @@ async def kpis_report(
 async def kpis_today(
     db: DbSession, principal: SupervisorPrincipal, container: ContainerDep, group_by: GroupBy = None
 ) -> schemas.KpiReportRead:
-    found = await service.today(
-        db, tenant_id=principal.tenant_id, now=container.clock(), group_by=_group(group_by)
+    # a snapshot at most a few seconds old, refreshed in the background (analytics.live)
+    found = await live.for_container(container).today(
+        principal.tenant_id, _group(group_by), session=db
     )
     return schemas.report_read(found)
 
@@ -188,6 +190,14 @@ async def kpis_interactions_csv(
     end: Bound = None,
 ) -> StreamingResponse:
     rows = await _rows(db, container, principal.tenant_id, start, end, filters)
+    audit_service.record_read(
+        db,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        object_type="contact",
+        object_id="export",
+        data={"export": "interactions.csv", "rows": len(rows), "start": start, "end": end},
+    )
     return StreamingResponse(
         _csv_lines(rows),
         media_type="text/csv; charset=utf-8",

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centralita.access import service as access_service
 from centralita.access.models import Role
 from centralita.access.principal import Principal
-from centralita.analytics import charts, kpis
+from centralita.analytics import charts, kpis, live
 from centralita.analytics import service as analytics_service
 from centralita.analytics.charts import Datum
 from centralita.analytics.kpis import DIMENSIONS, Record
@@ -236,11 +236,16 @@ async def kpis_page(
     }  # fmt: skip
     if period.error is None:
         start, end = period.bounds(page.tz)
-        async with container.sessions() as session:
-            report = await analytics_service.report(
-                session, tenant_id=page.context["tenant"].id, start=start, end=end,
-                group_by=group_by, now=container.clock(),
-            )  # fmt: skip
+        today = container.clock().astimezone(page.tz).date()
+        if period.start == period.end == today:  # the live view: a snapshot (analytics.live)
+            report = await live.for_container(container).today(page.context["tenant"].id,
+                                                               group_by)  # fmt: skip
+        else:
+            async with container.sessions() as session:
+                report = await analytics_service.report(
+                    session, tenant_id=page.context["tenant"].id, start=start, end=end,
+                    group_by=group_by, now=container.clock(),
+                )  # fmt: skip
         labels = [_group_label(group_by, row, t) for row in report.rows]
         hrefs = [drill_href(period, {group_by: row.key}) for row in report.rows]
         context.update(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -281,8 +282,13 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
+# Set by a caller nobody waits on (``analytics.live``'s background refresh): even a short
+# range does its CPU work in a worker thread, so requests on the loop are not held behind it.
+OFFLOAD: ContextVar[bool] = ContextVar("centralita_kpi_offload", default=False)
+
+
 def _heavy(start: datetime, end: datetime) -> bool:
-    return end - start > HEAVY_RANGE
+    return end - start > HEAVY_RANGE or OFFLOAD.get()
 
 
 async def _cpu(heavy: bool, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
