@@ -30,6 +30,37 @@ async def test_booking_end_to_end_stores_the_appointment(container, client) -> N
     assert conv.intake["name"] == "Lucía Pérez" and conv.intake["phone"] == "+34612345678"
 
 
+async def test_a_slot_taken_meanwhile_is_proposed_again_not_a_failed_turn(
+    container, client
+) -> None:  # type: ignore[no-untyped-def]
+    # Found by the crash harness on PostgreSQL: two customers picked the same slot; the
+    # loser's turn failed on every redelivery instead of offering other times.
+    from centralita.scheduling import service as scheduling
+    from centralita.tenants.models import Tenant
+
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("Hola, quiero pedir cita para una limpieza")
+    reply = await clinic.say("la primera")
+    assert "nombre" in reply, reply
+    [record] = await clinic.rows(DialogueRecord)
+    chosen = record.state["chosen"]
+    async with container.sessions() as session, session.begin():
+        tenant = await session.get(Tenant, record.tenant_id)
+        await scheduling.book(
+            session,
+            tenant=tenant,
+            start=datetime.fromisoformat(chosen["start"]),
+            now=MONDAY_10,
+            service_key=chosen["service_key"],
+            staff_key=chosen["staff_key"],
+            phone="+34600000001",
+            source="agent",
+        )
+    reply = await clinic.say("Lucía Pérez")
+    assert "Hecho" not in reply and "¿Cuál le viene mejor?" in reply, reply
+    assert len(await clinic.rows(Appointment)) == 1  # only the other customer's
+
+
 async def test_redelivered_message_is_answered_once(container, client) -> None:  # type: ignore[no-untyped-def]
     clinic = await Business.open(container, client, now=MONDAY_10)
     await clinic.say("hola")

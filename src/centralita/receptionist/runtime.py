@@ -238,6 +238,10 @@ async def take_turn(
         if isinstance(exc, InvalidInput):
             log.warning("booking refused for %s: %s", conversation.id, exc)
         outcome = TurnOutcome(nlu=nlu)
+        # Rolling the savepoint back expired what it touched; load it again here, where I/O
+        # may happen, not lazily inside the retry (which cannot await).
+        for row in (tenant, conversation, message):
+            await session.refresh(row)
         retry_ctx = replace(ctx, failed="slot_taken", slots=None)
         new_state, actions = await _policy(session, tenant, state, nlu, retry_ctx, now)
         await _execute(session, tenant, conversation, message, new_state, actions, retry_ctx,
