@@ -112,6 +112,7 @@ async def test_preview_merge_undo_round_trip(
         # every other table that names a contact moves too (conversations.reassign)
         "appointments": 0,
         "campaign_recipients": 0,
+        "erasure_requests": 0,
         "handoffs": 0,
         "opt_outs": 0,
         "spam_feedback": 0,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centralita.access.principal import Principal
 from centralita.api.deps import CurrentPrincipal, DbSession, Paging
 from centralita.api.pagination import Page
+from centralita.api.problems import PROBLEM_SCHEMA
 from centralita.audit import service as audit_service
 from centralita.contacts import merge as contacts_merge
 from centralita.contacts import rules
@@ -32,23 +33,7 @@ from centralita.tenants import service as tenants_service
 
 router = APIRouter(tags=["contacts"])
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-    "required": ["title", "status", "detail"],
-}
+_PROBLEM_SCHEMA = PROBLEM_SCHEMA  # the shared problem+json shape (api/problems.py)
 _WHY = {
     400: "The body is not readable JSON.",
     401: "Not authenticated.",
