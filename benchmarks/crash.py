@@ -19,7 +19,10 @@ process, one worker, both workers, or Redis (``pg``), and restarts it a moment l
 kill is one cycle. Then everything is restarted and drained, and the checker reports:
 
 * lost: acknowledged with a 2xx but not stored, or stored but never answered by the
-  receptionist (its dialogue record lists every message it answered); must be 0;
+  receptionist (each turn commits a ``receptionist.turn`` event naming the message it
+  answered); must be 0; a message whose ``message.received`` event is still waiting for a
+  retry when the drain gives up is counted apart (delayed, not dropped);
+* answered twice: two turns for one message; must be 0;
 * duplicated: a provider message id stored twice; must be 0;
 * order: customers whose stored messages are not in the order they were sent; must be 0;
 * outbound: every reply queued is sent, and the stand-in saw each exactly once (a sid the
@@ -72,7 +75,6 @@ from centralita.channels.twilio import signature  # noqa: E402
 from centralita.config import Settings  # noqa: E402
 from centralita.conversations.models import Conversation, Message  # noqa: E402
 from centralita.events.models import OutboxEvent  # noqa: E402
-from centralita.receptionist.models import DialogueRecord  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- crash:start -->", "<!-- crash:end -->"
@@ -103,6 +105,8 @@ class Report:
     refused: int
     lost_unstored: int
     lost_unanswered: int
+    delayed: int  # unanswered, its event still waiting for a retry when the drain ended
+    answered_twice: int
     handed: int  # acknowledged messages of conversations a person owns (not the bot's to answer)
     duplicated: int
     out_of_order: int
@@ -118,6 +122,8 @@ class Report:
         return not (
             self.lost_unstored
             or self.lost_unanswered
+            or self.delayed
+            or self.answered_twice
             or self.duplicated
             or self.out_of_order
             or self.replies_unsent
@@ -460,9 +466,23 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
                         )
                     )
                 ).all()
-                answered: set[str] = set()
-                for (ids,) in await conn.execute(select(DialogueRecord.answered)):
-                    answered |= set(ids or ())
+                # every turn commits one receptionist.turn event with the message it answered
+                # (the dialogue record keeps only the last 50 ids per conversation)
+                turns = Counter(
+                    payload.get("message_id")
+                    for (payload,) in await conn.execute(
+                        select(OutboxEvent.payload).where(OutboxEvent.name == "receptionist.turn")
+                    )
+                )
+                waiting = {
+                    payload.get("message_id")
+                    for (payload,) in await conn.execute(
+                        select(OutboxEvent.payload).where(
+                            OutboxEvent.published_at.is_(None),
+                            OutboxEvent.name == "message.received",
+                        )
+                    )
+                }
                 unpublished = len(
                     (
                         await conn.execute(
@@ -474,7 +494,7 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
             ids = {pid: mid for pid, mid, _ in inbound}
             unstored = [s for s in tally.acked if s not in stored]
             unanswered = [
-                s for s in tally.acked if s in ids and ids[s] not in answered and s not in by_people
+                s for s in tally.acked if s in ids and ids[s] not in turns and s not in by_people
             ]
             queued = [r for r in replies if r[1] == "queued"]
             settled = not unanswered and not queued and not unpublished
@@ -499,7 +519,9 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
         issued = [m["sid"] for m in twilio.sent]
     return {
         "lost_unstored": len(unstored),
-        "lost_unanswered": len(unanswered),
+        "lost_unanswered": sum(1 for s in unanswered if ids[s] not in waiting),
+        "delayed": sum(1 for s in unanswered if ids[s] in waiting),
+        "answered_twice": sum(n - 1 for n in turns.values() if n > 1),
         "handed": sum(1 for s in tally.acked if s in by_people),
         "duplicated": sum(n - 1 for n in stored.values() if n > 1),
         "out_of_order": out_of_order,
@@ -584,6 +606,8 @@ def run_mode(mode: str, cycles: int, seed: int, tmp: Path) -> Report:
         tally.refused,
         counts["lost_unstored"],
         counts["lost_unanswered"],
+        counts["delayed"],
+        counts["answered_twice"],
         counts["handed"],
         counts["duplicated"],
         counts["out_of_order"],
@@ -605,16 +629,16 @@ def render(reports: list[Report]) -> str:
         f"{CUSTOMERS} customers write one message at a time, each retried until a 2xx.",
         "",
         "| mode | kill cycles | kills by target | 2xx messages | posts (retried) "
-        "| lost | duplicated | out of order | replies | unsent | stand-in sends "
-        "| sent twice | seconds | seed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| lost: not stored | lost: not answered | delayed | duplicated | answered twice "
+        "| out of order | replies | unsent | stand-in sends | sent twice | seconds | seed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         targets = ", ".join(f"{k} {v}" for k, v in sorted(r.kills.items()))
-        lost = r.lost_unstored + r.lost_unanswered
         lines.append(
             f"| {r.mode} | {r.cycles} | {targets} | {r.acked:,} | {r.attempts:,} "
-            f"({r.refused:,}) | {lost} | {r.duplicated} | {r.out_of_order} | {r.replies:,} "
+            f"({r.refused:,}) | {r.lost_unstored} | {r.lost_unanswered} | {r.delayed} "
+            f"| {r.duplicated} | {r.answered_twice} | {r.out_of_order} | {r.replies:,} "
             f"| {r.replies_unsent} | {r.stand_in_sends:,} | {r.send_duplicates} "
             f"| {r.seconds:.0f} | {r.seed} |"
         )
@@ -622,11 +646,36 @@ def render(reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
+def merge(block: str, previous: str) -> str:
+    """``block``, keeping the rows of ``previous`` for modes this run did not measure (so
+    the modes can run one at a time), when both tables have the same columns."""
+    new_lines, old_lines = block.splitlines(), previous.splitlines()
+    header = next((line for line in new_lines if line.startswith("| mode |")), None)
+    if header is None or header not in old_lines:
+        return block
+    ran = {line.split("|")[1].strip() for line in new_lines if line.startswith("| ")}
+    kept = [
+        line
+        for line in old_lines
+        if line.startswith("| ")
+        and line != header
+        and line.split("|")[1].strip() not in ran
+        and not line.startswith("|---")
+    ]
+    notes = [line for line in old_lines if line.startswith("Run on ")]
+    merged = [line for line in new_lines if line != END] + kept
+    if kept and notes:
+        merged.append("")
+        merged.append("Rows of other modes kept from an earlier run: " + notes[0])
+    return "\n".join([*merged, END])
+
+
 def write_docs(block: str) -> None:
     text = DOCS.read_text()
     if START in text and END in text:
         head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+        previous, tail = rest.split(END, 1)
+        text = head + merge(block, START + previous + END) + tail
     else:
         text += (
             "\n## Crash harness (benchmarks/crash.py)\n\nSIGKILLs under load, then a "

@@ -51,7 +51,8 @@ def test_a_few_kill_cycles_lose_and_repeat_nothing(mode: str, tmp_path: Path) ->
     assert sum(report.kills.values()) == CYCLES
     assert report.acked > 0 and report.refused > 0, "the kills should land under load"
     assert report.lost_unstored == 0, report
-    assert report.lost_unanswered == 0, report
+    assert report.lost_unanswered == 0 and report.delayed == 0, report
+    assert report.answered_twice == 0, report
     assert report.duplicated == 0, report
     assert report.out_of_order == 0, report
     assert report.replies >= report.acked and report.replies_unsent == 0, report

@@ -16,10 +16,8 @@ but an emergency queue flooded with ordinary turns stops being one; see the thre
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
 import numpy as np
-import yaml
 
 from centralita.receptionist.nlu.intents import (
     LEXICAL_ALPHA,
@@ -28,6 +26,7 @@ from centralita.receptionist.nlu.intents import (
     encode_cached,
     encode_sentences,
     fit_fused,
+    read_yaml,
 )
 from centralita.receptionist.nlu.language import LANGUAGES
 
@@ -46,8 +45,7 @@ EMERGENCY_LEXICAL_WEIGHT = 2.0
 
 def load_examples(name: str = EMERGENCY_FILE) -> tuple[list[str], list[str]]:
     """Texts and labels ("emergency" / "not_emergency") from ``data/``, both languages."""
-    data = files("centralita.receptionist.nlu").joinpath("data", name)
-    raw = yaml.safe_load(data.read_text(encoding="utf-8"))
+    raw = read_yaml(name)
     texts: list[str] = []
     labels: list[str] = []
     for label in LABELS:

@@ -26,6 +26,8 @@ from centralita.core.text import fold_words
 Vectors = npt.NDArray[np.float64]
 
 DIMENSIONS = 1 << 17
+# Bump when ``feature_ids`` changes: fitted models cached on disk are keyed by it.
+FEATURES_VERSION = "1"
 _CHAR_SIZES = (3, 4, 5)
 
 

@@ -36,6 +36,7 @@ from centralita.receptionist.nlu.intents import (
     Vectors,
     encode_cached,
     encode_sentences,
+    fit_cached,
     training_vectors,
 )
 from centralita.receptionist.nlu.language import Language
@@ -311,7 +312,21 @@ class _Logistic:
 
 
 def fit_logistic(vectors: Vectors, targets: Vectors, sample_weights: Vectors) -> _Logistic:
-    """Weighted binary logistic regression by full-batch gradient descent; deterministic."""
+    """Weighted binary logistic regression by full-batch gradient descent; deterministic, so
+    its result is cached on disk (``intents.fit_cached``)."""
+    key = (
+        f"logistic steps={_STEPS} rate={_LEARNING_RATE!r} l2={_L2!r} shape={vectors.shape}",
+        vectors.astype(np.float64).tobytes(),
+        targets.astype(np.float64).tobytes(),
+        sample_weights.astype(np.float64).tobytes(),
+    )
+    arrays = fit_cached("logistic", key, lambda: _train_logistic(vectors, targets, sample_weights))
+    return _Logistic(arrays["weights"], float(arrays["bias"][0]))
+
+
+def _train_logistic(
+    vectors: Vectors, targets: Vectors, sample_weights: Vectors
+) -> dict[str, Vectors]:
     weights = np.zeros(vectors.shape[1])
     bias = 0.0
     total = float(sample_weights.sum())
@@ -320,7 +335,7 @@ def fit_logistic(vectors: Vectors, targets: Vectors, sample_weights: Vectors) ->
         gradient = (predicted - targets) * sample_weights
         weights -= _LEARNING_RATE * (vectors.T @ gradient / total + _L2 * weights)
         bias -= _LEARNING_RATE * float(gradient.sum()) / total
-    return _Logistic(weights, bias)
+    return {"weights": weights, "bias": np.array([bias])}
 
 
 @cache
