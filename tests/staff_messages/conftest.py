@@ -180,7 +180,8 @@ async def catcher(tmp_path: Path) -> AsyncIterator[Catcher]:
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path, catcher: Catcher) -> Settings:
-    """The suite's settings, with outgoing mail going to the catcher."""
+    """The suite's settings, with outgoing mail going to the catcher and the operator
+    allowing webhooks to the local stand-in (plain HTTP on 127.0.0.1)."""
     return make_settings(
         database,
         tmp_path,
@@ -188,6 +189,8 @@ def settings(database: Database, tmp_path: Path, catcher: Catcher) -> Settings:
         smtp_port=catcher.port,
         mail_from="avisos@clinica.example",
         mailbox_dir=catcher.directory,
+        webhook_allow_http=True,
+        webhook_allowed_hosts="127.0.0.1",
     )
 
 

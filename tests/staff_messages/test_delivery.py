@@ -123,6 +123,27 @@ async def test_webhook_refusal_is_recorded_and_retried(
     assert len(webhook.received) == 2
 
 
+async def test_a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it(
+    database: Database, tmp_path: Path, webhook: Hook
+) -> None:
+    """The tenant types the URL: without the operator's allowance, loopback is refused before
+    any connection, and the refusal is recorded like any failed delivery."""
+    settings = make_settings(database, tmp_path, webhook_allow_http=True)
+    container = build_container(settings, run_workers=False)
+    await container.start()
+    try:
+        clinic = await make_clinic(container, webhook_url=webhook.url, email=False)
+        message = await take(container, clinic.tenant_id)
+        await container.relay.drain()
+        row = next(d for d in await deliveries(container, message.id) if d.channel == "webhook")
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert row.last_error and row.last_error.startswith("UnsafeUrl: ")
+        assert "loopback" in row.last_error
+        assert webhook.received == []
+    finally:
+        await container.stop()
+
+
 @pytest.fixture
 async def no_smtp_yet(database: Database, tmp_path: Path) -> AsyncIterator[tuple[Container, int]]:
     """A container whose SMTP server is down: nothing listens on its port (yet)."""

@@ -9,6 +9,8 @@ with backoff, at most ``MAX_ATTEMPTS`` times; channels that went out are never s
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +21,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,8 @@ from centralita.staff_messages.directory import MessageFields, format_message
 from centralita.staff_messages.events import StaffMessageDelivered
 from centralita.staff_messages.models import StaffMessage, StaffMessageDelivery
 from centralita.tenants import service as tenants_service
+from centralita.webhooks.pinned import post_pinned
+from centralita.webhooks.resolve import policy_from
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
@@ -260,7 +263,7 @@ async def _send(settings: Settings, job: _Job, now: datetime) -> str | None:
                 now=now,
             )
         elif job.channel == "webhook":
-            await post_webhook(job.target, f"{job.subject}\n\n{job.body}")
+            await post_webhook(settings, job.target, f"{job.subject}\n\n{job.body}")
         elif job.channel != "in_app":  # in-app: the row itself is the inbox entry
             raise DeliveryError(f"unknown channel {job.channel!r}")
     except Exception as exc:  # every failure of a remote server is recorded and retried
@@ -304,9 +307,18 @@ async def send_email(
     )
 
 
-async def post_webhook(url: str, text: str) -> None:
-    """POST ``{"text": ...}``: Slack incoming webhooks and Teams connectors both read it."""
-    async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
-        response = await client.post(url, json={"text": text})
-    if not response.is_success:
-        raise DeliveryError(f"HTTP {response.status_code}: {response.text[:200]}")
+async def post_webhook(settings: Settings, url: str, text: str) -> None:
+    """POST ``{"text": ...}``: Slack incoming webhooks and Teams connectors both read it.
+
+    The URL is the tenant's, so it goes through the same SSRF check as event webhooks
+    (``webhooks.pinned``): public addresses only unless the operator allows more
+    (``CENTRALITA_WEBHOOK_ALLOWED_HOSTS``), connecting to the address that was checked. A
+    refused URL is a failed delivery like any other, recorded with its reason."""
+    body = json.dumps({"text": text}).encode("utf-8")
+    headers = {"Content-Type": "application/json", "User-Agent": "Centralita-StaffMessages/1"}
+    async with asyncio.timeout(WEBHOOK_TIMEOUT * 2):  # a total deadline, whatever the phases
+        status, excerpt = await post_pinned(
+            url, body, headers, policy=policy_from(settings), io_timeout=WEBHOOK_TIMEOUT
+        )
+    if not 200 <= status < 300:
+        raise DeliveryError(f"HTTP {status}: {excerpt[:200]}")

@@ -36,8 +36,9 @@ from centralita.webhooks import backoff, signing
 from centralita.webhooks import service as webhooks_service
 from centralita.webhooks.events import WebhookDeliveryDied
 from centralita.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from centralita.webhooks.resolve import Resolver, checked_addresses, policy_from, resolve
-from centralita.webhooks.ssrf import UnsafeUrl, parse_url
+from centralita.webhooks.pinned import post_pinned
+from centralita.webhooks.resolve import Resolver, policy_from, resolve
+from centralita.webhooks.ssrf import UnsafeUrl
 
 if TYPE_CHECKING:
     from centralita.bootstrap import Container
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Centralita-Webhooks/1"
 EXCERPT_BYTES = 500
-CONNECT_TIMEOUT = 5.0
 SHUTDOWN_GRACE = 5.0
 _DUE = ("pending", "failed")
 
@@ -323,44 +323,24 @@ class WebhookSender:
 
     async def _post(self, job: _Job) -> tuple[int, str]:
         """POST to the address the SSRF check approved, keeping the name for Host and TLS."""
-        target = parse_url(job.url, self._policy)
-        address = (await checked_addresses(target, self._policy, self._resolver))[0]
-        timestamp = int(time.time())
         headers = {
-            "Host": target.host_header,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            signing.HEADER: signing.sign(job.secrets, timestamp, job.body),
+            signing.HEADER: signing.sign(job.secrets, int(time.time()), job.body),
             "Centralita-Event-Id": job.event_id,
             "Centralita-Event-Type": job.event_name,
             "Centralita-Delivery-Id": job.delivery_id,
             "Centralita-Delivery-Attempt": str(job.attempt),
         }
-        extensions = {}
-        if target.scheme == "https" and target.literal is None:
-            extensions["sni_hostname"] = target.host  # the certificate is checked for the name
-        timeout = httpx.Timeout(self._timeout, connect=min(CONNECT_TIMEOUT, self._timeout))
-        async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False
-        ) as client:
-            request = client.build_request(
-                "POST",
-                target.url_for(address),
-                content=job.body,
-                headers=headers,
-                extensions=extensions,
-            )
-            response = await client.send(request, stream=True)
-            try:
-                received = b""
-                async for chunk in response.aiter_raw():
-                    received += chunk
-                    if len(received) >= EXCERPT_BYTES:
-                        break
-            finally:
-                await response.aclose()
-        text = received[:EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "")
-        return response.status_code, text
+        return await post_pinned(
+            job.url,
+            job.body,
+            headers,
+            policy=self._policy,
+            io_timeout=self._timeout,
+            excerpt_bytes=EXCERPT_BYTES,
+            resolver=self._resolver,
+        )
 
 
 async def run_webhook_sender(container: Container, stop_event: asyncio.Event) -> None:
