@@ -174,7 +174,11 @@ def build_container(
 
     sessions = make_sessionmaker(engine, sync_session_class=session_class_with_wakeup(wake))
     if bus is None:
-        bus = RedisStreamBus(settings.redis_url) if settings.redis_url else InProcessBus()
+        bus = (
+            RedisStreamBus(settings.redis_url, require_aof=settings.redis_require_aof)
+            if settings.redis_url
+            else InProcessBus()
+        )
     relay = OutboxRelay(sessions, bus, interval=settings.relay_interval_seconds)
     relay_holder.append(relay)
     container = Container(

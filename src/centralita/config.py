@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         default="", description="SQLAlchemy async URL; empty means SQLite in data_dir."
     )
     redis_url: str = Field(default="", description="redis://…; empty means in-process bus.")
+    redis_require_aof: bool = Field(
+        default=False,
+        description="Refuse to start when the bus's Redis reports no append-only file "
+        "(a restart would lose published events); without it, a warning is logged.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(""), description="Signs sessions and CSRF tokens; required by serve."
     )

@@ -84,6 +84,7 @@ class RedisStreamBus:
         maxlen: int = 200_000,
         block_ms: int = 500,
         claim_idle_ms: int = 30_000,
+        require_aof: bool = False,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -92,6 +93,7 @@ class RedisStreamBus:
         self._maxlen = maxlen
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
+        self._require_aof = require_aof
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Unique per bus instance: two buses in one process must not share pending entries.
@@ -106,9 +108,29 @@ class RedisStreamBus:
             self._stream, {"e": envelope.to_json()}, maxlen=self._maxlen, approximate=True
         )
 
+    async def durability(self) -> str | None:
+        """Why this Redis could lose published events on a restart, or None when it keeps
+        an append-only file (or cannot say: managed services may hide ``INFO``)."""
+        try:
+            persistence = await self._redis.info("persistence")
+        except Exception as exc:  # a command renamed or refused: nothing to conclude
+            log.info("could not read Redis persistence settings: %s", exc)
+            return None
+        if str(persistence.get("aof_enabled", "1")) == "0":
+            return (
+                "the bus's Redis runs without an append-only file: a Redis restart loses "
+                "published events that no subscriber has handled yet (docs/reliability.md)"
+            )
+        return None
+
     async def start(self) -> None:
         """Create the groups (new groups start at the stream's end), then start consuming."""
         self._stopping.clear()
+        problem = await self.durability()
+        if problem is not None:
+            if self._require_aof:
+                raise RuntimeError(problem + "; CENTRALITA_REDIS_REQUIRE_AOF is set")
+            log.warning("%s", problem)
         for sub in self._subs:
             await self._ensure_group(sub.group)
             self._tasks.append(
