@@ -38,14 +38,18 @@ def get_container(request: Request) -> Container:
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the endpoint returns, rolled back if not."""
+    """One transaction per request: committed when the endpoint returns, rolled back if not.
+
+    Used with ``scope="function"`` (``DbSession``): the commit happens before the response
+    is sent, so a client never gets a 2xx for a change that then failed to commit. FastAPI's
+    default for dependencies with ``yield`` runs their exit after the response is sent."""
     container = get_container(request)
     async with container.sessions() as session, session.begin():
         yield session
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
-DbSession = Annotated[AsyncSession, Depends(get_db)]
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 async def get_principal(request: Request, db: DbSession) -> Principal:
