@@ -55,5 +55,6 @@ def test_a_few_kill_cycles_lose_and_repeat_nothing(mode: str, tmp_path: Path) ->
     assert report.answered_twice == 0, report
     assert report.duplicated == 0, report
     assert report.out_of_order == 0, report
-    assert report.replies >= report.acked and report.replies_unsent == 0, report
+    # a turn may answer with no text (a spam verdict, a hand-off): replies can be fewer
+    assert report.replies > 0 and report.replies_unsent == 0, report
     assert report.stand_in_sends == report.replies and report.send_duplicates == 0, report

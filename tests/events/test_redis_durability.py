@@ -3,6 +3,7 @@ operator asks for one (``redis_require_aof``). Real Redis servers, one of each k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import subprocess
@@ -76,3 +77,42 @@ async def test_a_redis_with_an_append_only_file_starts_quietly(
         await bus.start()
     await bus.stop()
     assert not [r for r in caplog.records if "append-only" in r.getMessage()]
+
+
+async def test_groups_of_processes_gone_are_reaped_and_a_stopping_one_removes_its_own(
+    redis_url: str,
+) -> None:
+    """A per-process (realtime) group whose consumers all went quiet is a process that died
+    without stopping; live ones and shared groups stay."""
+    import uuid
+
+    import redis.asyncio as aioredis
+
+    stream = f"centralita:test:{uuid.uuid4().hex}"
+    raw = aioredis.from_url(redis_url)
+
+    async def noop(_: object) -> None:
+        return None
+
+    live = RedisStreamBus(redis_url, stream=stream, block_ms=50, stale_group_ms=400)
+    live.subscribe("realtime:live", {"x"}, noop)
+    await live.start()
+    try:
+        for group in ("realtime:dead", "workers"):  # a dead process's, and a shared group
+            await raw.xgroup_create(stream, group, id="$", mkstream=True)
+            await raw.xreadgroup(group, "gone-consumer", {stream: ">"}, count=1, block=1)
+        await asyncio.sleep(0.6)  # the dead ones' consumers go quiet; the live one reads
+
+        newcomer = RedisStreamBus(redis_url, stream=stream, block_ms=50, stale_group_ms=400)
+        newcomer.subscribe("realtime:new", {"x"}, noop)
+        await newcomer.start()
+        names = {g["name"].decode() for g in await raw.xinfo_groups(stream)}
+        assert names == {"realtime:live", "realtime:new", "workers"}
+
+        await newcomer.stop()
+        names = {g["name"].decode() for g in await raw.xinfo_groups(stream)}
+        assert names == {"realtime:live", "workers"}
+    finally:
+        await live.stop()
+        await raw.delete(stream)
+        await raw.aclose()

@@ -113,22 +113,27 @@ async def test_an_in_process_handler_error_is_retried_by_the_relay(box: Outbox) 
 async def test_drain_after_a_crash_publishes_what_was_left(box: Outbox) -> None:
     """Rows committed but never relayed, and rows published but never marked, both go out."""
     ids = await box.commit(*things(10))
-    # The first process dies after handing two events to the bus, before marking any.
+    # The first process dies after handing two events to the bus.
     dying = DyingBus(survive=2)
     with pytest.raises(ProcessKilled):
         await OutboxRelay(box.sessions, dying, batch_size=4).relay_once()
-    assert all(r.published_at is None for r in await box.rows())
+    marked = [r.published_at is not None for r in await box.rows()]
+    sqlite = box.database.url.startswith("sqlite")
+    # SQLite (handlers in process) marks each event once handled, so a crash keeps the
+    # progress; PostgreSQL marks its batch after publishing it to Redis, all or nothing.
+    assert marked == ([True] * 2 + [False] * 8 if sqlite else [False] * 10)
 
     # A restarted process: its own engine and relay.
     engine = make_engine(box.database.url)
     try:
         bus = RecordingBus()
         relay = OutboxRelay(make_sessionmaker(engine), bus, batch_size=4)
-        assert await relay.drain() == 10
+        assert await relay.drain() == (8 if sqlite else 10)
     finally:
         await engine.dispose()
-    assert bus.ids == ids
-    # At least once: what the dead process handed over is seen again, with the same ids.
+    assert bus.ids == (ids[2:] if sqlite else ids)
+    # At least once: on PostgreSQL what the dead process handed over is seen again, with the
+    # same ids; nothing is skipped on either.
     assert dying.ids == ids[:2]
     assert all(r.published_at is not None for r in await box.rows())
 

@@ -172,6 +172,67 @@ async def test_agents_see_only_their_own_and_their_queues(
     assert r.status_code == 201, r.text
 
 
+async def test_a_restricted_agent_sees_only_the_contacts_of_conversations_she_sees(
+    client: httpx.AsyncClient, container: Container, closing: list[World]
+) -> None:
+    w = await _world(container, client, "own_and_queues")
+    closing.append(w)
+    async with container.sessions() as session:
+        contact = {
+            label: await session.scalar(
+                select(Conversation.contact_id).where(Conversation.id == cid)
+            )
+            for label, cid in w.conv.items()
+        }
+    ana, sam = w.web["ana"], w.web["sam"]
+    listed = await ana.get(f"{API}/contacts")
+    assert listed.status_code == 200, listed.text
+    assert {x["id"] for x in listed.json()["items"]} == {contact["ana"], contact["queue_es"]}
+    everyone = (await sam.get(f"{API}/contacts")).json()["items"]
+    assert {x["id"] for x in everyone} == set(contact.values())
+
+    page = await ana.get("/app")
+    token = page.text.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    csrf = {"X-CSRF-Token": token}
+    for label, visible in (("ana", True), ("queue_es", True), ("ben", False), ("bot", False)):
+        expected = 200 if visible else 404
+        cid = contact[label]
+        r = await ana.get(f"{API}/contacts/{cid}")
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.get(f"{API}/contacts/{cid}/audit")
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.patch(f"{API}/contacts/{cid}", json={"tags": ["seen"]}, headers=csrf)
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.post(
+            f"{API}/contacts/{cid}/addresses",
+            json={"kind": "email", "value": f"{label}@example.com"},
+            headers=csrf,
+        )
+        assert r.status_code == (201 if visible else 404), (label, r.text)
+    # Looking up someone else's address does not reveal them; a new one makes a contact.
+    [address] = (await sam.get(f"{API}/contacts/{contact['ben']}")).json()["addresses"]
+    hidden = await ana.post(
+        f"{API}/contacts/lookup",
+        json={"kind": address["kind"], "value": address["value"]},
+        headers=csrf,
+    )
+    assert hidden.status_code == 404, hidden.text
+    fresh = await ana.post(
+        f"{API}/contacts/lookup", json={"kind": "email", "value": "new@example.com"}, headers=csrf
+    )
+    assert fresh.status_code == 200 and fresh.json()["created"] is True, fresh.text
+    # Nor can she merge someone she cannot see into someone she can.
+    r = await ana.post(
+        f"{API}/contacts/{contact['ana']}/merge/preview",
+        json={"other_id": contact["ben"]},
+        headers=csrf,
+    )
+    assert r.status_code == 404, r.text
+    # The supervisor's view is untouched: the hidden contact still has only its own data.
+    r = await sam.get(f"{API}/contacts/{contact['ben']}")
+    assert r.status_code == 200 and "seen" not in r.json()["tags"]
+
+
 async def test_by_default_agents_see_everything(
     client: httpx.AsyncClient, container: Container, closing: list[World]
 ) -> None:

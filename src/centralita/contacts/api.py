@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access.principal import Principal
@@ -29,6 +29,8 @@ from centralita.contacts.schemas import (
     MergePreviewRead,
     MergeRequest,
 )
+from centralita.conversations import scoping
+from centralita.conversations.visibility import AgentScope
 from centralita.tenants import service as tenants_service
 
 router = APIRouter(tags=["contacts"])
@@ -37,7 +39,7 @@ _PROBLEM_SCHEMA = PROBLEM_SCHEMA  # the shared problem+json shape (api/problems.
 _WHY = {
     400: "The body is not readable JSON.",
     401: "Not authenticated.",
-    404: "No such id in the caller's tenant.",
+    404: "No such id in the caller's tenant (or not one the caller may see).",
     409: "Conflicts with the current state; the detail says why.",
     422: "Invalid input; `errors` names each bad field.",
 }
@@ -62,6 +64,25 @@ async def _region(db: AsyncSession, principal: Principal) -> str | None:
     return tenant.country
 
 
+async def _scope(db: DbSession, principal: CurrentPrincipal) -> AgentScope | None:
+    """Agents of a tenant with ``access.agents_see: own_and_queues`` see only the contacts of
+    conversations they see; everyone else, every contact (None)."""
+    return await scoping.agent_scope(
+        db, tenant_id=principal.tenant_id, role=principal.role.value, user_id=principal.user_id
+    )
+
+
+Scope = Annotated[AgentScope | None, Depends(_scope)]
+
+
+async def _visible(
+    db: AsyncSession, principal: Principal, scope: AgentScope | None, contact_id: str
+) -> None:
+    await scoping.check_contact(
+        db, tenant_id=principal.tenant_id, contact_id=contact_id, scope=scope
+    )
+
+
 def _merge_read(merge: ContactMerge) -> ContactMergeRead:
     return ContactMergeRead(
         id=merge.id,
@@ -78,6 +99,7 @@ def _merge_read(merge: ContactMerge) -> ContactMergeRead:
 async def list_contacts(
     db: DbSession,
     principal: CurrentPrincipal,
+    scope: Scope,
     page: Paging,
     q: Annotated[
         str | None,
@@ -86,7 +108,13 @@ async def list_contacts(
     tag: Annotated[str | None, Query(max_length=40, pattern=NoControl)] = None,
 ) -> Page[ContactRead]:
     result = await contacts_service.list_contacts(
-        db, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor, q=q, tag=tag
+        db,
+        tenant_id=principal.tenant_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        q=q,
+        tag=tag,
+        only=None if scope is None else scoping.visible_contacts(principal.tenant_id, scope),
     )
     if result.items:
         audit_service.record_read(
@@ -122,10 +150,10 @@ async def create_contact(
 @router.post(
     "/contacts/lookup",
     summary="Find the contact that owns an address, creating it if nobody does",
-    responses=_errors(400, 422),
+    responses=_errors(400, 404, 422),
 )
 async def lookup_contact(
-    body: ContactLookup, db: DbSession, principal: CurrentPrincipal
+    body: ContactLookup, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> ContactLookupRead:
     found = await contacts_service.find_or_create_by_address(
         db,
@@ -137,13 +165,18 @@ async def lookup_contact(
         default_region=await _region(db, principal),
         actor=principal.actor,
     )
+    if not found.created:  # a new contact is the caller's to see; an existing one may not be
+        await _visible(db, principal, scope, found.contact.id)
     return ContactLookupRead(
         created=found.created, contact=ContactRead.model_validate(found.contact)
     )
 
 
 @router.get("/contacts/{contact_id}", responses=_errors(404, 422))
-async def get_contact(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactRead:
+async def get_contact(
+    contact_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
+) -> ContactRead:
+    await _visible(db, principal, scope, contact_id)
     contact = await contacts_service.get_contact(
         db, tenant_id=principal.tenant_id, contact_id=contact_id
     )
@@ -159,8 +192,9 @@ async def get_contact(contact_id: str, db: DbSession, principal: CurrentPrincipa
 
 @router.patch("/contacts/{contact_id}", responses=_errors(400, 404, 409, 422))
 async def update_contact(
-    contact_id: str, body: ContactUpdate, db: DbSession, principal: CurrentPrincipal
+    contact_id: str, body: ContactUpdate, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> ContactRead:
+    await _visible(db, principal, scope, contact_id)
     contact = await contacts_service.update_contact(
         db,
         tenant_id=principal.tenant_id,
@@ -177,7 +211,10 @@ async def update_contact(
     summary="Delete a contact without conversations (merge it otherwise)",
     responses=_errors(404, 409, 422),
 )
-async def delete_contact(contact_id: str, db: DbSession, principal: CurrentPrincipal) -> Response:
+async def delete_contact(
+    contact_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
+) -> Response:
+    await _visible(db, principal, scope, contact_id)
     await contacts_service.delete_contact(
         db, tenant_id=principal.tenant_id, contact_id=contact_id, actor=principal.actor
     )
@@ -188,8 +225,9 @@ async def delete_contact(contact_id: str, db: DbSession, principal: CurrentPrinc
     "/contacts/{contact_id}/addresses", status_code=201, responses=_errors(400, 404, 409, 422)
 )
 async def add_address(
-    contact_id: str, body: AddressIn, db: DbSession, principal: CurrentPrincipal
+    contact_id: str, body: AddressIn, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> AddressRead:
+    await _visible(db, principal, scope, contact_id)
     address = await contacts_service.add_address(
         db,
         tenant_id=principal.tenant_id,
@@ -209,8 +247,9 @@ async def add_address(
     responses=_errors(404, 409, 422),
 )
 async def remove_address(
-    contact_id: str, address_id: str, db: DbSession, principal: CurrentPrincipal
+    contact_id: str, address_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> Response:
+    await _visible(db, principal, scope, contact_id)
     await contacts_service.remove_address(
         db,
         tenant_id=principal.tenant_id,
@@ -227,8 +266,10 @@ async def remove_address(
     responses=_errors(400, 404, 409, 422),
 )
 async def preview_merge(
-    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal
+    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> MergePreviewRead:
+    await _visible(db, principal, scope, contact_id)
+    await _visible(db, principal, scope, body.other_id)
     preview = await contacts_merge.preview_merge(
         db, tenant_id=principal.tenant_id, contact_id=contact_id, other_id=body.other_id
     )
@@ -260,8 +301,10 @@ async def preview_merge(
     responses=_errors(400, 404, 409, 422),
 )
 async def merge_contacts(
-    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal
+    contact_id: str, body: MergeRequest, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> ContactMergeRead:
+    await _visible(db, principal, scope, contact_id)
+    await _visible(db, principal, scope, body.other_id)
     merge = await contacts_merge.merge_contacts(
         db,
         tenant_id=principal.tenant_id,
@@ -273,8 +316,11 @@ async def merge_contacts(
 
 
 @router.get("/contact-merges/{merge_id}", responses=_errors(404, 422))
-async def get_merge(merge_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactMergeRead:
+async def get_merge(
+    merge_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
+) -> ContactMergeRead:
     merge = await contacts_merge.get_merge(db, tenant_id=principal.tenant_id, merge_id=merge_id)
+    await _visible(db, principal, scope, merge.winner_id)
     return _merge_read(merge)
 
 
@@ -283,7 +329,12 @@ async def get_merge(merge_id: str, db: DbSession, principal: CurrentPrincipal) -
     summary="Undo a merge; 409 says why when something changed since",
     responses=_errors(404, 409, 422),
 )
-async def undo_merge(merge_id: str, db: DbSession, principal: CurrentPrincipal) -> ContactMergeRead:
+async def undo_merge(
+    merge_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
+) -> ContactMergeRead:
+    if scope is not None:
+        found = await contacts_merge.get_merge(db, tenant_id=principal.tenant_id, merge_id=merge_id)
+        await _visible(db, principal, scope, found.winner_id)
     merge = await contacts_merge.undo_merge(
         db, tenant_id=principal.tenant_id, merge_id=merge_id, actor=principal.actor
     )
@@ -299,8 +350,10 @@ async def contact_audit(
     contact_id: str,
     db: DbSession,
     principal: CurrentPrincipal,
+    scope: Scope,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> list[ContactAuditEntryRead]:
+    await _visible(db, principal, scope, contact_id)
     entries = await contacts_service.list_audit(
         db, tenant_id=principal.tenant_id, contact_id=contact_id, limit=limit
     )

@@ -101,13 +101,17 @@ async def list_contacts(
     cursor: str | None,
     q: str | None = None,
     tag: str | None = None,
+    only: Select[Any] | None = None,
 ) -> Slice[Contact]:
-    """Contacts newest first; merged contacts are hidden. ``q`` matches name or any address."""
+    """Contacts newest first; merged contacts are hidden. ``q`` matches name or any address.
+    ``only``, a query of contact ids, narrows the list (an agent's visible contacts)."""
     if cursor is not None and not looks_like_id(cursor):
         raise InvalidInput.for_field("cursor", "use next_cursor from the previous page")
     stmt: Select[Any] = select(Contact).where(
         Contact.tenant_id == tenant_id, Contact.merged_into_id.is_(None)
     )
+    if only is not None:
+        stmt = stmt.where(Contact.id.in_(only))
     if q:
         needles = {q.strip()}
         compact = re.sub(r"[\s().-]", "", q)

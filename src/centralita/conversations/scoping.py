@@ -59,3 +59,23 @@ def check(conversation: Conversation, scope: AgentScope | None) -> None:
     """A conversation outside the agent's scope does not exist for them (404, not 403)."""
     if scope is not None and not scope.sees(conversation.owner_type, conversation.owner_id):
         raise NotFound(f"conversation {conversation.id} not found")
+
+
+def visible_contacts(tenant_id: str, scope: AgentScope) -> Select[Any]:
+    """The ids of the contacts an agent may see: those with a conversation they see."""
+    return restrict(
+        select(Conversation.contact_id).where(Conversation.tenant_id == tenant_id), scope
+    )
+
+
+async def check_contact(
+    session: AsyncSession, *, tenant_id: str, contact_id: str, scope: AgentScope | None
+) -> None:
+    """A contact without a conversation the agent sees does not exist for them (404)."""
+    if scope is None:
+        return
+    seen = await session.scalar(
+        visible_contacts(tenant_id, scope).where(Conversation.contact_id == contact_id).limit(1)
+    )
+    if seen is None:
+        raise NotFound(f"contact {contact_id} not found")

@@ -85,6 +85,8 @@ class RedisStreamBus:
         block_ms: int = 500,
         claim_idle_ms: int = 30_000,
         require_aof: bool = False,
+        ephemeral_prefix: str = "realtime:",
+        stale_group_ms: int = 600_000,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -94,6 +96,10 @@ class RedisStreamBus:
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
         self._require_aof = require_aof
+        # Groups named with this prefix belong to one process (the realtime hub's broadcast):
+        # destroyed when it stops, and reaped by others when it died without stopping.
+        self._ephemeral_prefix = ephemeral_prefix
+        self._stale_group_ms = stale_group_ms
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         # Unique per bus instance: two buses in one process must not share pending entries.
@@ -131,6 +137,10 @@ class RedisStreamBus:
             if self._require_aof:
                 raise RuntimeError(problem + "; CENTRALITA_REDIS_REQUIRE_AOF is set")
             log.warning("%s", problem)
+        with contextlib.suppress(Exception):  # housekeeping must not stop a start
+            reaped = await self.reap_stale_groups()
+            if reaped:
+                log.info("removed %d groups of processes gone from %s", len(reaped), self._stream)
         for sub in self._subs:
             await self._ensure_group(sub.group)
             self._tasks.append(
@@ -146,8 +156,37 @@ class RedisStreamBus:
         self._tasks.clear()
         for group in {sub.group for sub in self._subs}:
             with contextlib.suppress(Exception):
-                await self._forget_consumer(group)
+                if self._ephemeral(group):
+                    await self._redis.xgroup_destroy(self._stream, group)
+                else:
+                    await self._forget_consumer(group)
         await self._redis.aclose()
+
+    def _ephemeral(self, group: str) -> bool:
+        return bool(self._ephemeral_prefix) and group.startswith(self._ephemeral_prefix)
+
+    async def reap_stale_groups(self) -> list[str]:
+        """Destroy the per-process groups of processes that died without stopping: every
+        consumer idle for ``stale_group_ms`` (a live one reads every ``block_ms``), or none
+        left. A live group reaped by mistake is recreated by its reader (NOGROUP)."""
+        ours = {sub.group for sub in self._subs}
+        reaped: list[str] = []
+        try:
+            groups = await self._redis.xinfo_groups(self._stream)
+        except Exception as exc:  # no stream yet
+            if "no such key" in str(exc).lower():
+                return reaped
+            raise
+        for info in groups:
+            raw = info.get("name", b"")
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if not self._ephemeral(name) or name in ours:
+                continue
+            consumers = await self._redis.xinfo_consumers(self._stream, name)
+            if all(int(c.get("idle", 0)) >= self._stale_group_ms for c in consumers):
+                await self._redis.xgroup_destroy(self._stream, name)
+                reaped.append(name)
+        return reaped
 
     async def _ensure_group(self, group: str) -> None:
         try:

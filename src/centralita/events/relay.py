@@ -92,12 +92,22 @@ class OutboxRelay:
                     await self._mark(session, outcome)
             else:
                 # SQLite has one writer: hold no transaction while handlers (which write in
-                # their own transactions) run, then mark the batch in a second transaction.
+                # their own transactions) run. Each event is marked as soon as it is handled:
+                # in-process handlers take a receptionist turn or a provider call each, so a
+                # batch marked at its end would be redone whole after a crash halfway
+                # through, and a process restarted often would never get past its first
+                # batch (the crash harness saw the backlog grow under repeated kills).
                 async with session.begin():
                     batch = await self._due(session, lock=False)
-                outcome = await self._publish(batch)
-                async with session.begin():
-                    await self._mark(session, outcome)
+                outcome = _Outcome()
+                for item in batch:
+                    one = await self._publish([item])
+                    async with session.begin():
+                        await self._mark(session, one)
+                    outcome.published += one.published
+                    if one.failure is not None:
+                        outcome.failure = one.failure
+                        break
         self.published += len(outcome.published)
         return len(outcome.published), outcome.failure is not None
 
