@@ -505,6 +505,16 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
         await engine.dispose()
     if unanswered and os.environ.get("CRASH_DEBUG"):
         await _explain(url, [ids[s] for s in unanswered[:5]])
+    twice = [mid for mid, n in turns.items() if n > 1]
+    if twice and os.environ.get("CRASH_DEBUG"):
+        await _explain_twice(url, twice[:5])
+    if os.environ.get("CRASH_DEBUG"):
+        recorded_sids = {pid for pid, _ in replies if pid}
+        with twilio.lock:
+            extra = [m for m in twilio.sent if m["sid"] not in recorded_sids]
+        for m in extra[:5]:
+            print("SENT, NOT RECORDED", m["sid"], m["date_created"], m.get("To"), m.get("Body"),
+                  file=sys.stderr)  # fmt: skip
     by_customer: dict[int, list[tuple[Any, str]]] = defaultdict(list)
     for pid, _, created in inbound:
         if pid in tally.acked:
@@ -532,6 +542,41 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
         "send_duplicates": len(set(issued) - set(recorded)) + (len(issued) - len(set(issued))),
         "unpublished": unpublished,
     }
+
+
+async def _explain_twice(url: str, message_ids: list[str]) -> None:
+    """Print the turns of messages answered twice (CRASH_DEBUG=1)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            for mid in message_ids:
+                row = (await conn.execute(select(Message).where(Message.id == mid))).first()
+                print("ANSWERED TWICE", mid, row.body if row else None, row.created_at if row
+                      else None, row.conversation_id if row else None, file=sys.stderr)  # fmt: skip
+                turns = (
+                    await conn.execute(
+                        select(OutboxEvent.occurred_at, OutboxEvent.payload)
+                        .where(OutboxEvent.name == "receptionist.turn")
+                        .where(OutboxEvent.payload["message_id"].as_string() == mid)
+                    )
+                ).all()
+                for at, payload in turns:
+                    print("   turn", at, payload, file=sys.stderr)
+                if row is not None:
+                    later = (
+                        await conn.execute(
+                            select(Message.direction, Message.body, Message.created_at,
+                                   Message.provider_message_id)
+                            .where(Message.conversation_id == row.conversation_id)
+                            .where(Message.created_at >= row.created_at)
+                            .order_by(Message.created_at)
+                            .limit(8)
+                        )
+                    ).all()  # fmt: skip
+                    for item in later:
+                        print("   ", item, file=sys.stderr)
+    finally:
+        await engine.dispose()
 
 
 async def _explain(url: str, message_ids: list[str]) -> None:

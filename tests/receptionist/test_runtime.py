@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from centralita.conversations.models import Message
 from centralita.receptionist.models import DialogueRecord, Handoff
 from centralita.scheduling.models import Appointment
@@ -75,6 +77,39 @@ async def test_redelivered_message_is_answered_once(container, client) -> None: 
     assert await clinic.new_replies() == []
     [record] = await clinic.rows(DialogueRecord)
     assert len(record.answered) == 1
+
+
+async def test_a_message_redelivered_after_many_later_turns_is_not_answered_again(
+    container, client
+) -> None:  # type: ignore[no-untyped-def]
+    # Found by the crash harness on PostgreSQL + Redis: an event redelivered four minutes late,
+    # after more than 50 newer turns in the conversation, had fallen out of the dialogue
+    # record's list of recent ids and was answered a second time.
+    from sqlalchemy import update
+
+    from centralita.events.models import OutboxEvent
+    from centralita.receptionist import runtime
+
+    clinic = await Business.open(container, client, now=MONDAY_10)
+    await clinic.say("hola")
+    async with container.sessions() as session:
+        first = await session.scalar(
+            select(OutboxEvent.sequence)
+            .where(OutboxEvent.name == "message.received")
+            .order_by(OutboxEvent.sequence)
+        )
+    for n in range(runtime.ANSWERED_KEPT + 3):
+        await clinic.say(f"¿a qué hora abrís? ({n})")
+    [record] = await clinic.rows(DialogueRecord)
+    assert len(record.answered) == runtime.ANSWERED_KEPT  # the first id has been pushed out
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(OutboxEvent).where(OutboxEvent.sequence == first).values(published_at=None)
+        )
+    assert await container.relay.drain() > 0  # the first message.received went out again
+    assert await clinic.new_replies() == []
+    inbound = [m for m in await clinic.rows(Message) if m.direction == "inbound"]
+    assert all(m.turn_taken_at is not None for m in inbound)
 
 
 async def test_person_requested_during_hours_is_handed_off(container, client) -> None:  # type: ignore[no-untyped-def]

@@ -89,6 +89,9 @@ class Message(TenantScoped, Base):
     delivery_error: Mapped[str | None] = mapped_column(Text, default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # When the receptionist answered this inbound message: a redelivered event, however
+    # late, finds it set and is not answered twice (receptionist.runtime.take_turn).
+    turn_taken_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         # Provider redeliveries are stored once. NULL ids (notes, outbound) never collide.

@@ -148,7 +148,11 @@ async def take_turn(
     if tenant.disabled:
         return TurnOutcome(skipped="tenant disabled")
     record = await _lock_record(session, tenant_id=tenant.id, conversation_id=conversation.id)
-    if message.id in record.answered:
+    # Read again under the record's lock: a concurrent turn for the same message (a redelivered
+    # event) may have committed while we waited. The message's own mark is exact; the record's
+    # list of recent ids is the older, bounded check.
+    await session.refresh(message, ["turn_taken_at"])
+    if message.turn_taken_at is not None or message.id in record.answered:
         return TurnOutcome(skipped="already answered")
 
     view = tenant_view(tenant)
@@ -664,6 +668,7 @@ async def _remember(
 ) -> None:
     record.state = state.to_dict()
     record.answered = [*record.answered, message.id][-ANSWERED_KEPT:]
+    message.turn_taken_at = now
     record.last_turn_at = now
     record.version += 1
     intake = state.intake.to_dict()
