@@ -139,8 +139,12 @@ class Proc:
     ) -> None:
         self.name, self.args, self.env, self.log_path, self.port = name, args, env, log, port
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_from = 0
 
     def start(self) -> None:
+        # where this start's output begins: readiness is looked for after it, not in the tail
+        # (a worker's reconnect tracebacks after a Redis kill can push "running" out of it)
+        self.log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -152,7 +156,7 @@ class Proc:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-3000:]}")
             if self.port is None:
-                if b"running" in self.log_path.read_bytes()[-2000:]:
+                if b"running" in self.log_path.read_bytes()[self.log_from :]:
                     return
             else:
                 with contextlib.suppress(httpx.HTTPError):

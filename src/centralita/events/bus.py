@@ -203,15 +203,15 @@ class RedisStreamBus:
         if not pending:
             await self._redis.xgroup_delconsumer(self._stream, group, self._consumer)
 
-    async def _handle(self, sub: Subscription, entry_id: bytes, fields: dict[bytes, bytes]) -> bool:
-        """Run the handler; True when the entry may be acknowledged. On failure it stays
-        pending, so that it is claimed again."""
+    async def _handle(self, sub: Subscription, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        """Run the handler; on failure leave the entry pending so that it is claimed again."""
         try:
             envelope = Envelope.from_json(fields[b"e"])
         except Exception:
             # Not ours or corrupt: retrying cannot help, so acknowledge it and say so.
             log.exception("dropping unreadable entry %r of %s", entry_id, self._stream)
-            return True
+            await self._redis.xack(self._stream, sub.group, entry_id)
+            return
         try:
             if sub.matches(envelope.name):
                 await sub.handler(envelope)
@@ -219,21 +219,8 @@ class RedisStreamBus:
             raise
         except Exception:
             log.exception("event handler failed in group %s on %r; will retry", sub.group, entry_id)
-            return False
-        return True
-
-    async def _handle_all(self, sub: Subscription, entries: Any) -> None:
-        """Handle entries in order, then acknowledge the handled ones in one XACK (a round
-        trip per batch, not per event: every process's realtime group reads every event).
-        A crash before the XACK redelivers them: handlers are idempotent (at least once)."""
-        done: list[bytes] = []
-        try:
-            for entry_id, fields in entries:
-                if fields and await self._handle(sub, entry_id, fields):
-                    done.append(entry_id)
-        finally:
-            if done:
-                await self._redis.xack(self._stream, sub.group, *done)
+            return
+        await self._redis.xack(self._stream, sub.group, entry_id)
 
     async def _claim_idle(self, sub: Subscription) -> None:
         """Take over every entry of the group idle for ``claim_idle_ms`` (crashed consumers)."""
@@ -242,7 +229,9 @@ class RedisStreamBus:
             cursor, claimed, *_ = await self._redis.xautoclaim(
                 self._stream, sub.group, self._consumer, self._claim_idle_ms, cursor, count=100
             )
-            await self._handle_all(sub, claimed)
+            for entry_id, fields in claimed:
+                if fields:
+                    await self._handle(sub, entry_id, fields)
             if cursor in (b"0-0", "0-0"):
                 return
 
@@ -259,7 +248,8 @@ class RedisStreamBus:
                     sub.group, self._consumer, {self._stream: ">"}, count=100, block=block
                 )
                 for _stream, entries in resp or []:
-                    await self._handle_all(sub, entries)
+                    for entry_id, fields in entries:
+                        await self._handle(sub, entry_id, fields)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
