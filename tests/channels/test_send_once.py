@@ -7,6 +7,7 @@ holding the message or not.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -14,7 +15,13 @@ import pytest
 from sqlalchemy import update
 
 from centralita.bootstrap import Container
-from centralita.conversations.handlers import SendInProgress, deliver_outbound
+from centralita.channels.base import TransientSendError
+from centralita.conversations.handlers import (
+    SendInProgress,
+    _claim_recipient,
+    _locked,
+    deliver_outbound,
+)
 from centralita.conversations.models import Message
 from centralita.events.envelope import Envelope
 from tests.channels.fake_twilio import FakeTwilio
@@ -136,3 +143,105 @@ async def test_the_same_text_already_recorded_for_another_reply_does_not_count(
     assert len(twilio.sent) == 2  # it was sent again: the provider's copy was the twin's
     mine = first if first.id == reply.id else second
     assert mine.provider_message_id == twilio.sent[1]["sid"]
+
+
+# ---- twin replies: the same text to the same number, both queued --------------------------
+# The lookup matches by number and text, so it cannot tell twins apart: while one twin's
+# attempt is unresolved, the other must not start one, or it could claim the other's sid.
+
+
+async def _twins(
+    container: Container, client: httpx.AsyncClient, twilio: FakeTwilio
+) -> tuple[Message, Message]:
+    """Two queued replies with the same text to the caller, neither at the provider yet."""
+    first = await _reply(container, client, twilio)
+    twilio.sent.clear()
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(Message)
+            .where(Message.id == first.id)
+            .values(delivery_status="queued", provider_message_id=None)
+        )
+        twin = Message(
+            **{c: getattr(first, c) for c in _TWIN_COLUMNS},
+            id="msg_twin",
+            delivery_status="queued",
+        )
+        session.add(twin)
+    [a, b] = [m for m in await _messages(container, direction="outbound")]
+    return (a, b) if a.id == first.id else (b, a)
+
+
+_TWIN_COLUMNS = ("tenant_id", "conversation_id", "contact_id", "channel", "channel_account_id",
+                 "direction", "kind", "author_type", "body")  # fmt: skip
+
+
+async def _both_sent_once_each(container: Container, twilio: FakeTwilio) -> None:
+    replies = await _messages(container, direction="outbound")
+    assert [m.delivery_status for m in replies] == ["sent", "sent"]
+    assert len(twilio.sent) == 2
+    assert {m.provider_message_id for m in replies} == {s["sid"] for s in twilio.sent}
+    assert all("send_attempt" not in (m.meta or {}) for m in replies)
+
+
+async def test_a_twin_waits_while_the_other_twins_attempt_is_unresolved(
+    container: Container, client: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    a, b = await _twins(container, client, twilio)
+    await _crashed(container, a, lease_left=-timedelta(seconds=1))  # killed before sending
+
+    with pytest.raises(SendInProgress):  # its sid could be taken for a's by a's lookup
+        await deliver_outbound(container, _redelivery(b))
+    assert twilio.sent == []
+
+    await deliver_outbound(container, _redelivery(a))  # asks, finds nothing, sends
+    await deliver_outbound(container, _redelivery(b))
+    await deliver_outbound(container, _redelivery(a))  # late redeliveries: no-ops
+    await deliver_outbound(container, _redelivery(b))
+
+    await _both_sent_once_each(container, twilio)
+
+
+async def test_twins_started_at_once_by_two_workers_take_one_lease(
+    container: Container, client: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    a, b = await _twins(container, client, twilio)
+    # One worker is half-way through taking a's lease (checked, written, not committed)
+    # when another starts on b.
+    async with container.sessions() as session, session.begin():
+        mine = await _locked(session, _redelivery(a))
+        assert mine is not None
+        await _claim_recipient(session, mine)
+        at = MONDAY_10.isoformat()
+        mine.meta = {**(mine.meta or {}), "send_attempt": {"at": at, "until": at}}
+        await session.flush()
+        other = asyncio.create_task(deliver_outbound(container, _redelivery(b)))
+        await asyncio.sleep(0.5)
+        assert not other.done()  # it waits for the recipient's lock
+    with pytest.raises(SendInProgress):
+        await other
+    assert twilio.sent == []
+
+    await deliver_outbound(container, _redelivery(a))
+    await deliver_outbound(container, _redelivery(b))
+    await _both_sent_once_each(container, twilio)
+
+
+async def test_a_timed_out_twin_blocks_until_it_goes_through_or_fails(
+    container: Container, client: httpx.AsyncClient, twilio: FakeTwilio
+) -> None:
+    a, b = await _twins(container, client, twilio)
+    twilio.failures.append((503, 20500, "Internal Server Error"))
+    with pytest.raises(TransientSendError):  # it may have reached Twilio: the lease stays
+        await deliver_outbound(container, _redelivery(a))
+    with pytest.raises(SendInProgress):
+        await deliver_outbound(container, _redelivery(b))
+
+    twilio.failures.append((400, 21211, "The 'To' number is not a valid phone number."))
+    await deliver_outbound(container, _redelivery(a))  # refused for good: the lease goes
+    await deliver_outbound(container, _redelivery(b))
+
+    first, second = await _messages(container, direction="outbound")
+    assert (first.id, first.delivery_status) == (a.id, "failed")
+    assert (second.id, second.delivery_status) == (b.id, "sent")
+    assert [s["sid"] for s in twilio.sent] == [second.provider_message_id]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.channels import service as channels_service
@@ -51,6 +52,8 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
     redelivered event raises ``SendInProgress`` (the relay tries again later); after it, the
     retry first asks the provider what it already took (``SentLookup``) and sends only when
     nothing matches. Providers that cannot be asked get the message again: at least once.
+    Where the provider is asked, a message does not take a lease while another one to the
+    same recipient holds one (``_claim_recipient``), so the answer cannot be a twin's.
     """
     if envelope.payload.get("direction") != "outbound":
         return
@@ -73,6 +76,7 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
             )
         )
         if adapter is None or to is None:
+            message.meta = _without_lease(message.meta)
             await conversations_outbound.set_delivery_status(
                 session,
                 message=message,
@@ -121,6 +125,9 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                         )
                     )
                 )
+                # Since ``since`` no other message to this contact had an attempt unresolved
+                # (``_claim_recipient``): an unrecorded sid is this message's own. Take the
+                # oldest (``found`` is newest first); a later one would be a second copy.
                 fresh = [sid for sid in found if sid not in taken]
                 if fresh:  # it went out before the crash: record it, do not send it again
                     message.meta = _without_lease(message.meta)
@@ -128,6 +135,9 @@ async def deliver_outbound(container: Container, envelope: Envelope) -> None:
                         session, message=message, status="sent", provider_message_id=fresh[-1]
                     )
                     return
+            # nothing went out: it renews the lease it holds, still the recipient's only one
+        elif isinstance(adapter, SentLookup):
+            await _claim_recipient(session, message)
         message.meta = {
             **(message.meta or {}),
             "send_attempt": {"at": now.isoformat(), "until": (now + lease).isoformat()},
@@ -194,6 +204,50 @@ async def _locked(session: AsyncSession, envelope: Envelope) -> Message | None:
         )
         .with_for_update()
     )
+
+
+async def _claim_recipient(session: AsyncSession, message: Message) -> None:
+    """Refuse a new send attempt while another queued message to the same contact, through
+    the same account, has one unresolved (its lease live, or over and not yet looked up).
+
+    ``SentLookup`` matches by number and text, not by message: with two attempts to one
+    number in flight, twin replies (the same canned text) could each take the other's sid,
+    and one reply would go out twice and the other never. One unresolved attempt per
+    recipient makes every unrecorded sid since an attempt began that attempt's own.
+
+    The check and the lease it guards commit together; two workers must not both pass it.
+    PostgreSQL: a transaction-scoped advisory lock per recipient, taken after the message's
+    row lock; its holder waits on no row, so no deadlock. SQLite: ``BEGIN IMMEDIATE``
+    already admits one writer at a time (``db.engine``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = _recipient_lock_id(
+            message.tenant_id, message.channel_account_id or "", message.contact_id
+        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": key})
+    # Columns, not rows: a row already in the session would keep its stale ``meta``.
+    others = await session.execute(
+        select(Message.id, Message.meta).where(
+            Message.tenant_id == message.tenant_id,
+            Message.channel_account_id == message.channel_account_id,
+            Message.contact_id == message.contact_id,
+            Message.direction == "outbound",
+            Message.delivery_status == "queued",  # sent and failed ones have resolved
+            Message.id != message.id,
+        )
+    )
+    for other_id, meta in others:
+        attempt = (meta or {}).get("send_attempt")
+        if isinstance(attempt, dict):
+            raise SendInProgress(
+                f"{message.id} waits: {other_id} to the same contact is being sent "
+                f"(attempt started {attempt.get('at')})"
+            )
+
+
+def _recipient_lock_id(tenant_id: str, account_id: str, contact_id: str) -> int:
+    digest = hashlib.sha256(f"send:{tenant_id}:{account_id}:{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _without_lease(meta: dict[str, Any] | None) -> dict[str, Any]:
