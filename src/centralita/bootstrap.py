@@ -54,6 +54,8 @@ class Container:
     serve_smtp: bool = False
     _smtp_receiver: Any = None
     _nlu: Any = None
+    # accepted webhooks waiting to be stored (channels/inbox.py); built by build_container
+    inbox: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -68,6 +70,13 @@ class Container:
 
             self._stopping.clear()
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            if self.inbox is not None:
+                # also in inline mode, slowly: rows an earlier inbox-mode run left behind
+                if self.settings.ingest_mode != "inbox":
+                    self.inbox.poll_seconds = 30.0
+                self._tasks.append(
+                    asyncio.create_task(self.inbox.run(self._stopping), name="inbox")
+                )
             self._tasks.append(
                 asyncio.create_task(run_timers(self, self._stopping), name="staff-message-timers")
             )
@@ -196,6 +205,15 @@ def build_container(
         blobs=BlobStore(settings.data_dir / "files"),
         run_workers=run_workers,
         rate_limits=build_rate_limiter(settings.redis_url),
+    )
+    from centralita.channels.inbox import InboxProcessor
+
+    container.inbox = InboxProcessor(
+        sessions,
+        container.adapters,
+        blobs=container.blobs,
+        clock=lambda: container.clock(),
+        poll_seconds=settings.inbox_poll_seconds,
     )
     if subscribe:
         for group, names, factory in SUBSCRIPTIONS:

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     simulator_enabled: bool = False
     relay_interval_seconds: float = 1.0
+    # Provider webhooks: "inline" stores the messages before answering; "inbox" stores the
+    # verified request in one insert, answers, and workers store the messages in order per
+    # customer (channels/inbox.py, docs/reliability.md). Calls are always inline.
+    ingest_mode: str = Field(default="inline", pattern="^(inline|inbox)$")
+    inbox_poll_seconds: float = Field(
+        default=0.2, gt=0, description="How often an inbox worker looks for accepted requests."
+    )
     # How long one outbound send may take before another worker may try it again (after
     # asking the provider whether it already went out): longer than any send can last.
     send_lease_seconds: float = 60.0

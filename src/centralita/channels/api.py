@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from centralita.api.deps import ContainerDep
 from centralita.channels import service as channels_service
 from centralita.channels.base import HttpInbound, HttpOutbound
+from centralita.channels.inbox import accept
 from centralita.channels.ingress import ingest
 from centralita.core.errors import NotFound
 
@@ -39,6 +40,18 @@ async def _inbound(request: Request, base: str) -> HttpInbound:
 )
 async def inbound_hook(account_id: str, request: Request, container: ContainerDep) -> Response:
     inbound = await _inbound(request, container.settings.public_base_url)
+    if container.settings.ingest_mode == "inbox":
+        accepted = await accept(
+            container.sessions,
+            container.adapters,
+            account_id=account_id[:64],
+            request=inbound,
+            now=container.clock(),
+        )
+        if accepted is not None:
+            if container.inbox is not None:
+                container.inbox.wake()
+            return _response(accepted)
     from centralita.receptionist.voice import answer_call_event, voice_responder
 
     # what happens to a call already stored (a status callback, a queue's or a transfer's

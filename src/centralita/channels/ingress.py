@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralita.channels import service as channels_service
-from centralita.channels.base import HttpInbound, HttpOutbound, InboundMessage
+from centralita.channels.base import (
+    AccountConfig,
+    HttpInbound,
+    HttpOutbound,
+    InboundMessage,
+    ParsedRequest,
+)
 from centralita.channels.registry import AdapterRegistry
 from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import service as conversations_service
@@ -93,26 +99,9 @@ async def _ingest_once(
         config = channels_service.to_config(account)
         adapter.verify(request, config)
         parsed = adapter.parse(request, config)
-        window = timedelta(hours=target.reopen_window_hours)
-        default_language: Language = "en" if target.locale == "en" else "es"
-        results = []
-        for inbound in parsed.messages:
-            if inbound.attachments:
-                inbound = store_attachments(inbound, tenant_id=config.tenant_id, blobs=blobs)
-            results.append(
-                await conversations_service.receive_inbound(
-                    session,
-                    account=config,
-                    inbound=inbound,
-                    reopen_window=window,
-                    default_language=default_language,
-                    now=clock() if clock is not None else None,
-                )
-            )
-        for status in parsed.statuses:
-            await conversations_outbound.record_delivery_status(
-                session, account=config, status=status
-            )
+        results = await store_parsed(
+            session, target, config, parsed, blobs=blobs, now=clock() if clock else None
+        )
         inline = bool(getattr(adapter, "answers_inline", lambda _: False)(config))
         if inline and responder is not None:
             # the answer commits with the message: a retried webhook finds it answered
@@ -121,6 +110,38 @@ async def _ingest_once(
         answer = adapter.acknowledge_spoken(parsed, config, spoken)  # type: ignore[attr-defined]
         return IngressOutcome(answer, tuple(results))
     return IngressOutcome(adapter.acknowledge(parsed, config), tuple(results))
+
+
+async def store_parsed(
+    session: AsyncSession,
+    target: channels_service.IngressTarget,
+    config: AccountConfig,
+    parsed: ParsedRequest,
+    *,
+    blobs: BlobStore | None,
+    now: datetime | None,
+) -> list[ReceiveResult]:
+    """Store one parsed request's messages and delivery statuses in ``session``'s
+    transaction: the inline webhook and the inbox's workers (channels/inbox.py) share it."""
+    window = timedelta(hours=target.reopen_window_hours)
+    default_language: Language = "en" if target.locale == "en" else "es"
+    results = []
+    for inbound in parsed.messages:
+        if inbound.attachments:
+            inbound = store_attachments(inbound, tenant_id=config.tenant_id, blobs=blobs)
+        results.append(
+            await conversations_service.receive_inbound(
+                session,
+                account=config,
+                inbound=inbound,
+                reopen_window=window,
+                default_language=default_language,
+                now=now,
+            )
+        )
+    for status in parsed.statuses:
+        await conversations_outbound.record_delivery_status(session, account=config, status=status)
+    return results
 
 
 def store_attachments(

@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from centralita.audit.models import AuditEntry
 from centralita.campaigns.models import CampaignRecipient, OptOut
+from centralita.channels.models import InboxRequest
 from centralita.contacts.models import Contact, ContactAddress, ContactMerge
 from centralita.conversations.models import Conversation, Interaction, Message
 from centralita.core.blobs import BlobStore
@@ -299,6 +300,21 @@ async def scrub_by_reference(
     if values:
         who = or_(who, OptOut.address.in_(values))
     await run("opt_outs", delete(OptOut).where(OptOut.tenant_id == t, who))
+    if subject.addresses:
+        # webhooks accepted but not yet stored, or kept dead (channels/inbox.py): their raw
+        # bodies are provider-encoded, so they are found by their order key, not swept
+        await run(
+            "inbox_requests",
+            delete(InboxRequest).where(
+                InboxRequest.tenant_id == t,
+                or_(
+                    *(
+                        InboxRequest.order_key.endswith(f":{kind}:{value}", autoescape=True)
+                        for kind, value in subject.addresses
+                    )
+                ),
+            ),
+        )
     await run(
         "contact_addresses",
         delete(ContactAddress).where(
