@@ -54,6 +54,7 @@ from tests.support.live_server import (  # noqa: E402
     seed_tenant,
 )
 
+from centralita.channels.models import InboxRequest  # noqa: E402
 from centralita.contacts.models import Contact  # noqa: E402
 from centralita.conversations.models import Conversation, Message  # noqa: E402
 
@@ -161,9 +162,12 @@ def processes(commands: list[tuple[list[str], dict[str, str], int | None]]) -> I
                 p.kill()
 
 
-def _env(url: str, tmp: Path, port: int | None, redis: str | None) -> dict[str, str]:
+def _env(
+    url: str, tmp: Path, port: int | None, redis: str | None, mode: str = "inline"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
     env.update(
+        CENTRALITA_INGEST_MODE=mode,
         CENTRALITA_DATABASE_URL=url,
         CENTRALITA_DATA_DIR=str(tmp),
         CENTRALITA_SECRET_KEY=SECRET_KEY,
@@ -178,15 +182,17 @@ def _env(url: str, tmp: Path, port: int | None, redis: str | None) -> dict[str, 
     return env
 
 
-def cluster(url: str, tmp: Path, webs: int, redis: str | None, worker: bool) -> list[Any]:
+def cluster(
+    url: str, tmp: Path, webs: int, redis: str | None, worker: bool, mode: str = "inline"
+) -> list[Any]:
     command = centralita_command()
     out: list[Any] = []
     for _ in range(webs):
         port = free_port()
         flags = ["--no-workers"] if worker else []
-        out.append(([*command, "serve", *flags], _env(url, tmp, port, redis), port))
+        out.append(([*command, "serve", *flags], _env(url, tmp, port, redis, mode), port))
     if worker:
-        out.append(([*command, "worker"], _env(url, tmp, None, redis), None))
+        out.append(([*command, "worker"], _env(url, tmp, None, redis, mode), None))
     return out
 
 
@@ -249,12 +255,27 @@ async def drain(url: str, prefix: str, patience: float = 600.0) -> tuple[float, 
                 queued = await conn.scalar(
                     select(func.count()).where(Message.delivery_status == "queued")
                 )
-            if not unanswered and not queued:
+                waiting = await conn.scalar(select(func.count()).select_from(InboxRequest))
+            if not unanswered and not queued and not waiting:
                 break
             await asyncio.sleep(1.0)
     finally:
         await engine.dispose()
     return time.monotonic() - started, int(unanswered or 0)
+
+
+def settle(url: str, prefix: str) -> str:
+    """How many of the run's messages are stored once the load ends, and how long until all
+    are stored and answered (the inbox stores them after the acknowledgement)."""
+    at_end = asyncio.run(stored(url, prefix))
+    seconds, left = asyncio.run(drain(url, prefix))
+    total = asyncio.run(stored(url, prefix))
+    done = (
+        f"all answered {seconds:.0f} s after the load"
+        if not left
+        else f"{left} unanswered {seconds:.0f} s after the load"
+    )
+    return f"; {at_end} stored when the load ended, {total} in the end, {done}"
 
 
 def reads(key: str, conversations: list[str], contacts: list[str], n: int) -> list[Request]:
@@ -309,47 +330,44 @@ def run(args: argparse.Namespace) -> list[Result]:
                     baseline(posts(tenant.account_id, tenant.secret, args.ingest, f"base{n}"), n)
                 )
                 results.append(baseline(read_requests, n))
-                prefix = f"pg{n}"
-                commands = cluster(url, tmp, n, redis, worker=True)
-                with processes(commands) as pids:
-                    ports = [c[2] for c in commands if c[2] is not None]
-                    web_pids = pids[: len(ports)]
-                    ingest = measure(
-                        "ingest (PostgreSQL)",
-                        web_pids,
-                        ports,
-                        posts(tenant.account_id, tenant.secret, args.ingest, prefix),
-                    )
-                    ingest.name += f", {asyncio.run(stored(url, prefix))} stored"
-                    # The worker answers the backlog after the load: wait for it, so that the
-                    # reads below do not share the machine with it (and say how long it took).
-                    seconds, left = asyncio.run(drain(url, prefix))
-                    ingest.name += (
-                        f", all answered {seconds:.0f} s after the load"
-                        if not left
-                        else f", {left} unanswered {seconds:.0f} s after the load"
-                    )
-                    results.append(ingest)
-                    results.append(
-                        measure("API reads (PostgreSQL)", web_pids, ports, read_requests)
-                    )
-                print(results[-4:], flush=True)
+                for mode in args.modes:
+                    prefix = f"pg{n}{mode}"
+                    commands = cluster(url, tmp, n, redis, worker=True, mode=mode)
+                    with processes(commands) as pids:
+                        ports = [c[2] for c in commands if c[2] is not None]
+                        web_pids = pids[: len(ports)]
+                        ingest = measure(
+                            f"ingest (PostgreSQL, {mode})",
+                            web_pids,
+                            ports,
+                            posts(tenant.account_id, tenant.secret, args.ingest, prefix),
+                        )
+                        ingest.name += settle(url, prefix)
+                        results.append(ingest)
+                        if mode == args.modes[-1]:
+                            results.append(
+                                measure("API reads (PostgreSQL)", web_pids, ports, read_requests)
+                            )
+                    print(*(r.name for r in results[-2:]), sep="\n", flush=True)
         finally:
             drop_database(url)
         url = create_database("sqlite", tmp)
         try:
             tenant = seed_tenant(url, tmp)
-            commands = cluster(url, tmp, 1, None, worker=False)
-            with processes(commands) as pids:
-                ports = [c[2] for c in commands if c[2] is not None]
-                r = measure(
-                    "ingest (SQLite, one process)",
-                    pids,
-                    ports,
-                    posts(tenant.account_id, tenant.secret, args.ingest, "lite"),
-                )
-                r.name += f", {asyncio.run(stored(url, 'lite'))} stored"
-                results.append(r)
+            for mode in args.modes:
+                commands = cluster(url, tmp, 1, None, worker=False, mode=mode)
+                with processes(commands) as pids:
+                    ports = [c[2] for c in commands if c[2] is not None]
+                    prefix = f"lite{mode}"
+                    r = measure(
+                        f"ingest (SQLite, one process, {mode})",
+                        pids,
+                        ports,
+                        posts(tenant.account_id, tenant.secret, args.ingest, prefix),
+                    )
+                    r.name += settle(url, prefix)
+                    results.append(r)
+                    print(results[-1].name, flush=True)
         finally:
             drop_database(url)
     return results
@@ -391,6 +409,13 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=3000)
     parser.add_argument("--reads", type=int, default=6000)
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("inline", "inbox"),
+        default=["inline", "inbox"],
+        help="ingest modes to measure (CENTRALITA_INGEST_MODE)",
+    )
     args = parser.parse_args()
     block = render(run(args))
     print(block)

@@ -214,6 +214,7 @@ def build_container(
         blobs=container.blobs,
         clock=lambda: container.clock(),
         poll_seconds=settings.inbox_poll_seconds,
+        account_cache_seconds=settings.inbox_account_cache_seconds,
     )
     if subscribe:
         for group, names, factory in SUBSCRIPTIONS:

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     inbox_poll_seconds: float = Field(
         default=0.2, gt=0, description="How often an inbox worker looks for accepted requests."
     )
+    inbox_account_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Inbox mode: how long a process reuses a channel account's settings when "
+        "accepting webhooks (a disabled account or a new secret applies within it).",
+    )
     # How long one outbound send may take before another worker may try it again (after
     # asking the provider whether it already went out): longer than any send can last.
     send_lease_seconds: float = 60.0

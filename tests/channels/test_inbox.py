@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from centralita.bootstrap import Container, build_container
 from centralita.channels.inbox import InboxProcessor, backoff, pending_count
-from centralita.channels.models import InboxRequest
+from centralita.channels.models import ChannelAccount, InboxRequest
 from centralita.config import Settings
 from centralita.conversations.models import Message
 from tests.conftest import Database, make_settings
@@ -220,3 +220,33 @@ async def test_erasure_removes_the_contacts_waiting_requests(
     assert r.status_code in (200, 201, 202), r.text
     await container.relay.drain()
     assert await _rows(container) == []  # deleted, not merely scrubbed
+
+
+async def test_a_disabled_account_is_refused_once_the_cached_settings_expire(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Accepting reuses an account's settings for a bounded time (documented): disabling it
+    applies within that bound, and at once with no cache."""
+    kit = await make_tenant(container)
+    acc, sec = kit.simulator_account_id, kit.simulator_secret
+    container.inbox.accounts.ttl = 0.3
+    assert (await _post(client, sec, acc, "before")).status_code == 200
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(ChannelAccount).where(ChannelAccount.id == acc).values(enabled=False)
+        )
+    assert (await _post(client, sec, acc, "within the bound")).status_code == 200
+    await asyncio.sleep(0.35)
+    assert (await _post(client, sec, acc, "after")).status_code == 404
+    container.inbox.accounts.ttl = 0.0
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(ChannelAccount).where(ChannelAccount.id == acc).values(enabled=True)
+        )
+    assert (await _post(client, sec, acc, "enabled")).status_code == 200
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(ChannelAccount).where(ChannelAccount.id == acc).values(enabled=False)
+        )
+    assert (await _post(client, sec, acc, "at once")).status_code == 404
+    assert len(await _rows(container)) == 3

@@ -47,6 +47,7 @@ async def inbound_hook(account_id: str, request: Request, container: ContainerDe
             account_id=account_id[:64],
             request=inbound,
             now=container.clock(),
+            accounts=container.inbox.accounts if container.inbox is not None else None,
         )
         if accepted is not None:
             if container.inbox is not None:

@@ -24,16 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from centralita.channels import service as channels_service
 from centralita.channels.base import (
+    AccountConfig,
     ChannelKind,
     HttpInbound,
     HttpOutbound,
@@ -72,6 +74,30 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
+class AccountCache:
+    """Each account's configuration for ``ttl`` seconds, per process, so that accepting a
+    webhook costs one insert and no lookup. The price, documented: disabling an account or
+    rotating its secret takes effect in this process within ``ttl`` (2 s by default)."""
+
+    def __init__(self, ttl: float, *, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: dict[str, tuple[float, AccountConfig]] = {}
+
+    def get(self, account_id: str) -> AccountConfig | None:
+        item = self._items.get(account_id)
+        if item is None or time.monotonic() - item[0] >= self.ttl:
+            return None
+        return item[1]
+
+    def put(self, config: AccountConfig) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[config.id] = (time.monotonic(), config)
+
+
 async def accept(
     sessions: async_sessionmaker[AsyncSession],
     adapters: AdapterRegistry,
@@ -79,29 +105,34 @@ async def accept(
     account_id: str,
     request: HttpInbound,
     now: datetime,
+    accounts: AccountCache | None = None,
 ) -> HttpOutbound | None:
     """Verify, parse and store the request as received; the provider's acknowledgement once
     it is committed. ``None`` for an account whose requests are answered inline (calls):
     the caller runs the inline pipeline instead. Raises ``NotFound``, ``SignatureError`` or
     ``MalformedRequest`` like it, storing nothing."""
-    async with sessions() as session, session.begin():
-        target = await channels_service.get_for_ingress(session, account_id=account_id)
-        account = target.account
-        adapter = adapters.get(account.provider)
-        if adapter is None:
-            raise NotFound(f"no adapter for provider {account.provider}")
-        config = channels_service.to_config(account)
-        answers_inline = getattr(adapter, "answers_inline", lambda _: False)
-        if config.kind == ChannelKind.VOICE or answers_inline(config):
-            return None
-        adapter.verify(request, config)
-        parsed = adapter.parse(request, config)
-        if parsed.messages or parsed.statuses:
-            session.add(
-                InboxRequest(
-                    tenant_id=account.tenant_id,
-                    channel_account_id=account.id,
-                    order_key=order_key(account.id, parsed),
+    config = accounts.get(account_id) if accounts is not None else None
+    if config is None:
+        async with sessions() as session:
+            target = await channels_service.get_for_ingress(session, account_id=account_id)
+            config = channels_service.to_config(target.account)
+        if accounts is not None:
+            accounts.put(config)
+    adapter = adapters.get(config.provider)
+    if adapter is None:
+        raise NotFound(f"no adapter for provider {config.provider}")
+    answers_inline = getattr(adapter, "answers_inline", lambda _: False)
+    if config.kind == ChannelKind.VOICE or answers_inline(config):
+        return None
+    adapter.verify(request, config)
+    parsed = adapter.parse(request, config)
+    if parsed.messages or parsed.statuses:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                insert(InboxRequest).values(
+                    tenant_id=config.tenant_id,
+                    channel_account_id=config.id,
+                    order_key=order_key(config.id, parsed),
                     method=request.method,
                     url=request.url,
                     headers=dict(request.headers),
@@ -144,12 +175,14 @@ class InboxProcessor:
         blobs: BlobStore | None,
         clock: Callable[[], datetime],
         poll_seconds: float = 0.2,
+        account_cache_seconds: float = 2.0,
     ) -> None:
         self.sessions = sessions
         self.adapters = adapters
         self.blobs = blobs
         self.clock = clock
         self.poll_seconds = poll_seconds
+        self.accounts = AccountCache(account_cache_seconds)  # for ``accept`` in this process
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
