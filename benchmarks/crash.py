@@ -1,14 +1,20 @@
 """Crash harness: what goes in must come out, while a nemesis SIGKILLs the system.
 
-    .venv/bin/python benchmarks/crash.py [--modes sqlite,pg] [--cycles 100] [--seed N]
-                                         [--no-docs]
+    .venv/bin/python benchmarks/crash.py [--modes sqlite,pg,sqlite-inbox,pg-inbox]
+                                         [--cycles 100] [--seed N] [--no-docs]
 
-Two modes, each on a throw-away database, bound to loopback only:
+Two deployments, each on a throw-away database, bound to loopback only:
 
 * ``sqlite``: one ``centralita serve`` process (workers inside), SQLite in WAL mode;
 * ``pg``: PostgreSQL + Redis, two ``centralita serve --no-workers`` web processes and two
   ``centralita worker`` processes (outbox relay and subscribers); the harness runs its own
   Redis (append-only file, fsync always, as docs/deploy.md asks of a bus Redis).
+
+Each with either ingest mode: inline (``sqlite``, ``pg``: the webhook stores the messages
+before it answers) or accept-then-process (``sqlite-inbox``, ``pg-inbox``: the webhook
+stores the raw request and workers store the messages, channels/inbox.py). In the inbox
+modes, an acknowledged message still waiting in the inbox when the drain gives up counts as
+delayed; one the inbox gave up on (dead) counts as lost.
 
 The tenant is the demo clinic with a Twilio SMS number whose API is a local stand-in of
 Twilio's Messages resource (tests/channels/fake_twilio.py). A load generator posts signed
@@ -53,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -71,6 +77,7 @@ from tests.support.live_server import (  # noqa: E402
 )
 
 from centralita.bootstrap import build_container  # noqa: E402
+from centralita.channels.models import InboxRequest  # noqa: E402
 from centralita.channels.twilio import signature  # noqa: E402
 from centralita.config import Settings  # noqa: E402
 from centralita.conversations.models import Conversation, Message  # noqa: E402
@@ -218,9 +225,12 @@ class RedisProc(Proc):
         raise TimeoutError("redis not ready")
 
 
-def _env(url: str, data_dir: Path, port: int | None, redis_url: str | None) -> dict[str, str]:
+def _env(
+    url: str, data_dir: Path, port: int | None, redis_url: str | None, ingest: str = "inline"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
     env.update(
+        CENTRALITA_INGEST_MODE=ingest,
         CENTRALITA_DATABASE_URL=url,
         CENTRALITA_DATA_DIR=str(data_dir),
         CENTRALITA_SECRET_KEY=SECRET_KEY,
@@ -376,32 +386,40 @@ class Cluster:
             p.stop()
 
 
+def split_mode(mode: str) -> tuple[str, str]:
+    """``sqlite``, ``pg``, ``sqlite-inbox``, ``pg-inbox``: the deployment and the ingest mode."""
+    base, _, ingest = mode.partition("-")
+    if base not in ("sqlite", "pg") or ingest not in ("", "inbox"):
+        raise ValueError(f"unknown mode {mode!r}")
+    return base, ingest or "inline"
+
+
 @contextlib.contextmanager
 def cluster(mode: str, tmp: Path, twilio: FakeTwilio) -> Iterator[tuple[Cluster, str]]:
-    url = create_database("sqlite" if mode == "sqlite" else "postgresql", tmp)
+    base, ingest = split_mode(mode)
+    url = create_database("sqlite" if base == "sqlite" else "postgresql", tmp)
     try:
         account_id = seed(url, tmp, twilio)
-        redis = RedisProc(tmp) if mode == "pg" else None
+        redis = RedisProc(tmp) if base == "pg" else None
         redis_url = redis.url if redis else None
         command = centralita_command()
         webs, workers = [], []
-        for i in range(1 if mode == "sqlite" else 2):
+        for i in range(1 if base == "sqlite" else 2):
             port = free_port()
-            args = [*command, "serve", *([] if mode == "sqlite" else ["--no-workers"])]
-            webs.append(
-                Proc(f"web{i}", args, _env(url, tmp, port, redis_url), tmp / f"web{i}.log", port)
-            )
-        if mode == "pg":
+            args = [*command, "serve", *([] if base == "sqlite" else ["--no-workers"])]
+            env = _env(url, tmp, port, redis_url, ingest)
+            webs.append(Proc(f"web{i}", args, env, tmp / f"web{i}.log", port))
+        if base == "pg":
             for i in range(2):
                 workers.append(
                     Proc(
                         f"worker{i}",
                         [*command, "worker"],
-                        _env(url, tmp, None, redis_url),
+                        _env(url, tmp, None, redis_url, ingest),
                         tmp / f"worker{i}.log",
                     )
                 )
-        c = Cluster(mode, url, tmp, webs, workers, redis)
+        c = Cluster(base, url, tmp, webs, workers, redis)
         c.start_all()
         try:
             yield c, account_id
@@ -494,14 +512,23 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
                         )
                     ).all()
                 )
+                # inbox mode: accepted webhooks not yet stored (pending) or given up (dead)
+                inbox = {
+                    state: [parse_qs(body.decode()).get("MessageSid", [""])[0] for body in bodies]
+                    for state, bodies in _group(
+                        await conn.execute(select(InboxRequest.state, InboxRequest.body))
+                    ).items()
+                }
             stored = Counter(pid for pid, _, _ in inbound)
             ids = {pid: mid for pid, mid, _ in inbound}
-            unstored = [s for s in tally.acked if s not in stored]
+            pending = set(inbox.get("pending", ()))
+            unstored = [s for s in tally.acked if s not in stored and s not in pending]
+            still_in_inbox = [s for s in tally.acked if s not in stored and s in pending]
             unanswered = [
                 s for s in tally.acked if s in ids and ids[s] not in turns and s not in by_people
             ]
             queued = [r for r in replies if r[1] == "queued"]
-            settled = not unanswered and not queued and not unpublished
+            settled = not unanswered and not queued and not unpublished and not still_in_inbox
             if settled or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
@@ -534,7 +561,7 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
     return {
         "lost_unstored": len(unstored),
         "lost_unanswered": sum(1 for s in unanswered if ids[s] not in waiting),
-        "delayed": sum(1 for s in unanswered if ids[s] in waiting),
+        "delayed": sum(1 for s in unanswered if ids[s] in waiting) + len(still_in_inbox),
         "answered_twice": sum(n - 1 for n in turns.values() if n > 1),
         "handed": sum(1 for s in tally.acked if s in by_people),
         "duplicated": sum(n - 1 for n in stored.values() if n > 1),
@@ -546,6 +573,13 @@ async def check(url: str, tally: Tally, twilio: FakeTwilio, patience: float) -> 
         "send_duplicates": len(set(issued) - set(recorded)) + (len(issued) - len(set(issued))),
         "unpublished": unpublished,
     }
+
+
+def _group(rows: Any) -> dict[str, list[bytes]]:
+    out: dict[str, list[bytes]] = defaultdict(list)
+    for state, body in rows:
+        out[str(state)].append(bytes(body))
+    return out
 
 
 async def _explain_twice(url: str, message_ids: list[str]) -> None:

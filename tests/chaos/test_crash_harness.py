@@ -35,12 +35,21 @@ def _harness() -> ModuleType:
     return module
 
 
-MODES = [m for m, backend in (("sqlite", "sqlite"), ("pg", "postgresql")) if backend in BACKENDS]
+MODES = [
+    m
+    for m, backend in (
+        ("sqlite", "sqlite"),
+        ("pg", "postgresql"),
+        ("sqlite-inbox", "sqlite"),
+        ("pg-inbox", "postgresql"),
+    )
+    if backend in BACKENDS
+]
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_few_kill_cycles_lose_and_repeat_nothing(mode: str, tmp_path: Path) -> None:
-    if mode == "pg":
+    if mode.startswith("pg"):
         need_service("PostgreSQL", PG_HOST, 5432)
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server is needed for the PostgreSQL + Redis mode")
