@@ -9,11 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from centralita.analytics.metrics import exposition
 from centralita.bootstrap import Container, build_container
 from centralita.channels.inbox import InboxProcessor, backoff, pending_count
 from centralita.channels.models import ChannelAccount, InboxRequest
+from centralita.cli.main import cli
 from centralita.config import Settings
 from centralita.conversations.models import Message
 from tests.conftest import Database, make_settings
@@ -130,7 +133,10 @@ async def test_a_customer_waits_for_her_earlier_message_others_do_not(
 
 
 async def test_a_request_that_cannot_be_stored_is_kept_dead_and_stops_holding_its_customer(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient,
+    container: Container,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     kit = await make_tenant(container)
     acc, sec = kit.simulator_account_id, kit.simulator_secret
@@ -147,6 +153,31 @@ async def test_a_request_that_cannot_be_stored_is_kept_dead_and_stops_holding_it
     assert dead.id == first.id and dead.state == "dead" and dead.attempts == 1
     assert dead.last_error and "MalformedRequest" in dead.last_error
     assert await pending_count(container.sessions) == (0, 1)
+    async with container.sessions() as session:  # what an operator's Prometheus scrapes
+        text = await exposition(session, container.clock())
+    assert f'centralita_inbox_requests{{tenant="{kit.slug}",state="dead"}} 1.0' in text
+    assert f'centralita_inbox_requests{{tenant="{kit.slug}",state="pending"}} 0.0' in text
+
+    # the operator lists it, fixes the cause (here: the body as received) and puts it back
+    monkeypatch.setenv("CENTRALITA_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CENTRALITA_DATA_DIR", str(settings.data_dir))
+    run = CliRunner()
+    listed = await asyncio.to_thread(run.invoke, cli, ["inbox", "dead", "--tenant", kit.slug])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        listed.output.startswith(f"{first.id}\t{kit.tenant_id}\t") and "Malformed" in listed.output
+    )
+    async with container.sessions() as session, session.begin():
+        await session.execute(
+            update(InboxRequest).where(InboxRequest.id == first.id).values(body=first.body)
+        )
+    refused = await asyncio.to_thread(run.invoke, cli, ["inbox", "retry"])
+    assert refused.exit_code != 0
+    retried = await asyncio.to_thread(run.invoke, cli, ["inbox", "retry", str(first.id)])
+    assert retried.exit_code == 0 and retried.output.startswith("1 requests"), retried.output
+    assert await container.inbox.process_due() == 1
+    assert await _bodies(container, kit.tenant_id) == ["two", "one"]
+    assert await _rows(container) == []
     await container.relay.drain()
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.analytics import service
 from centralita.api.deps import ContainerDep
+from centralita.channels.models import InboxRequest
 from centralita.conversations.models import Conversation, Interaction
 from centralita.core.errors import NotFound, Unauthenticated
 from centralita.routing.models import AgentPresence, RoutingOffer
@@ -40,6 +41,7 @@ HELP = {
     "centralita_agent_presence": "1 for the agent's current activity (available, busy, ...).",
     "centralita_agent_active_conversations": "Open conversations the agent owns.",
     "centralita_agent_offers": "Open offers waiting for the agent's answer.",
+    "centralita_inbox_requests": "Accepted webhooks not yet stored (pending) or given up (dead).",
 }
 
 
@@ -124,7 +126,16 @@ async def exposition(session: AsyncSession, now: datetime) -> str:
         select(StaffMember.tenant_id, StaffMember.id, StaffMember.key, StaffMember.skills)
         .where(StaffMember.user_id.is_not(None)).order_by(StaffMember.position)
     )).all()  # fmt: skip
+    inbox = await session.execute(
+        select(InboxRequest.tenant_id, InboxRequest.state, func.count()).group_by(
+            InboxRequest.tenant_id, InboxRequest.state
+        )
+    )
+    waiting_rows = {(t, state): int(n) for t, state, n in inbox}
     for tenant_id, slug in tenants:
+        for state in ("pending", "dead"):
+            out.add("centralita_inbox_requests", {"tenant": slug, "state": state},
+                    waiting_rows.get((tenant_id, state), 0))  # fmt: skip
         agents = {}
         for t, agent_id, key, skills in staff:
             if t != tenant_id:

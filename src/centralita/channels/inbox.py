@@ -304,3 +304,26 @@ async def pending_count(sessions: async_sessionmaker[AsyncSession]) -> tuple[int
         ).all()
     counts = {str(state): int(n) for state, n in rows}
     return counts.get("pending", 0), counts.get("dead", 0)
+
+
+async def dead_requests(
+    session: AsyncSession, *, tenant_id: str | None = None, limit: int = 100
+) -> list[InboxRequest]:
+    """Rows the inbox gave up on, oldest first (``centralita inbox dead``)."""
+    query = select(InboxRequest).where(InboxRequest.state == "dead")
+    if tenant_id is not None:
+        query = query.where(InboxRequest.tenant_id == tenant_id)
+    return list((await session.scalars(query.order_by(InboxRequest.id).limit(limit))).all())
+
+
+async def retry_dead(session: AsyncSession, *, now: datetime, ids: list[int] | None = None) -> int:
+    """Put dead rows back in line (all, or ``ids``), after the cause is fixed; how many."""
+    query = update(InboxRequest).where(InboxRequest.state == "dead")
+    if ids is not None:
+        query = query.where(InboxRequest.id.in_(ids))
+    result = await session.execute(
+        query.values(state="pending", attempts=0, next_attempt_at=now).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

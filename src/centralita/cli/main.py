@@ -9,6 +9,7 @@ from centralita.cli.campaign import campaign
 from centralita.cli.contacts import contacts
 from centralita.cli.db import db
 from centralita.cli.demo import demo
+from centralita.cli.inbox import inbox
 from centralita.cli.nlu import nlu
 from centralita.cli.privacy import privacy
 from centralita.cli.server import serve, worker
@@ -40,4 +41,5 @@ def cli(ctx: click.Context, env_file: str | None) -> None:
 
 for command in (demo, serve, worker, db, tenant, user, contacts, nlu, simulate, staffing, campaign):
     cli.add_command(command)
+cli.add_command(inbox)
 cli.add_command(privacy)
