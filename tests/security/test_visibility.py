@@ -15,6 +15,7 @@ from centralita.conversations.models import Conversation
 from centralita.conversations.visibility import AgentScope, member_of, restricted
 from centralita.core.ids import new_id
 from centralita.realtime.filters import Viewer
+from centralita.receptionist.models import Handoff
 from centralita.tenants.models import Queue, StaffMember, Tenant
 from tests.factories import TenantKit, make_tenant
 from tests.simulator_client import simulator_request
@@ -231,6 +232,68 @@ async def test_a_restricted_agent_sees_only_the_contacts_of_conversations_she_se
     # The supervisor's view is untouched: the hidden contact still has only its own data.
     r = await sam.get(f"{API}/contacts/{contact['ben']}")
     assert r.status_code == 200 and "seen" not in r.json()["tags"]
+
+
+async def test_a_restricted_agent_sees_and_acts_on_hand_offs_and_spam_of_her_scope_only(
+    client: httpx.AsyncClient, container: Container, closing: list[World]
+) -> None:
+    """Hand-offs (with their intake), the dialogue record and spam marks are a
+    conversation's data too: outside her scope they do not exist for her."""
+    w = await _world(container, client, "own_and_queues")
+    closing.append(w)
+    c, ana, sam = w.conv, w.web["ana"], w.web["sam"]
+    handoff: dict[str, str] = {}
+    async with container.sessions() as session, session.begin():
+        for label, cid in c.items():
+            row = Handoff(
+                id=new_id("hof"),
+                tenant_id=w.kit.tenant_id,
+                conversation_id=cid,
+                channel="whatsapp",
+                reason="wants a person",
+                intake={"name": f"Customer of {label}"},
+            )
+            session.add(row)
+            handoff[label] = row.id
+    page = await ana.get("/app")
+    token = page.text.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    csrf = {"X-CSRF-Token": token}
+    # sam marks ben's conversation: the feedback list is a conversation's data as well
+    page = await sam.get("/app")
+    sam_token = page.text.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    r = await sam.post(
+        f"{API}/conversations/{c['ben']}/spam",
+        json={"spam": True},
+        headers={"X-CSRF-Token": sam_token},
+    )
+    assert r.status_code == 201, r.text
+
+    listed = (await ana.get(f"{API}/handoffs")).json()["items"]
+    assert {h["id"] for h in listed} == {handoff["ana"], handoff["queue_es"]}
+    assert {h["id"] for h in (await sam.get(f"{API}/handoffs")).json()["items"]} == set(
+        handoff.values()
+    )
+    assert (await ana.get(f"{API}/spam/feedback")).json()["items"] == []
+    assert len((await sam.get(f"{API}/spam/feedback")).json()["items"]) == 1
+    for label, visible in (("ana", True), ("queue_es", True), ("ben", False), ("bot", False)):
+        expected = 200 if visible else 404
+        r = await ana.get(f"{API}/handoffs/{handoff[label]}")
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.get(f"{API}/conversations/{c[label]}/dialogue")
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.get(f"{API}/conversations/{c[label]}/spam")
+        assert r.status_code == expected, (label, r.text)
+        r = await ana.post(
+            f"{API}/conversations/{c[label]}/spam", json={"spam": False}, headers=csrf
+        )
+        assert r.status_code == (201 if visible else 404), (label, r.text)
+    for label in ("ben", "bot"):
+        r = await ana.post(f"{API}/handoffs/{handoff[label]}/take", headers=csrf)
+        assert r.status_code == 404, (label, r.text)
+    # nothing she could not see was changed
+    r = await sam.get(f"{API}/handoffs/{handoff['ben']}")
+    assert r.json()["status"] == "waiting"
+    assert (await sam.get(f"{API}/conversations/{c['ben']}/spam")).json()["verdict"] == "spam"
 
 
 async def test_by_default_agents_see_everything(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.conversations import service as conversations_service
@@ -25,8 +26,12 @@ async def list_handoffs(
     cursor: str | None,
     status: str | None = None,
     queue_key: str | None = None,
+    only: Select[Any] | None = None,
 ) -> Slice[Handoff]:
+    """``only``: a query of the conversation ids the caller may see (``agents_see``)."""
     stmt = select(Handoff).where(Handoff.tenant_id == tenant_id)
+    if only is not None:
+        stmt = stmt.where(Handoff.conversation_id.in_(only))
     if status:
         stmt = stmt.where(Handoff.status == status)
     if queue_key:

@@ -10,6 +10,7 @@ from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.api.deps import CurrentPrincipal, DbSession, Paging, require
 from centralita.api.pagination import Page
+from centralita.conversations.deps import Scope, check_visible, visible_ids
 from centralita.core.clock import utcnow
 from centralita.spam import service as spam_service
 from centralita.spam.schemas import SpamFeedbackRead, SpamMark, SpamVerdictRead
@@ -27,8 +28,11 @@ AgentPrincipal = Annotated[Principal, require(Role.AGENT)]
     responses={404: {}, 422: {}},
 )
 async def mark_conversation(
-    conversation_id: str, body: SpamMark, db: DbSession, principal: AgentPrincipal
+    conversation_id: str, body: SpamMark, db: DbSession, principal: AgentPrincipal, scope: Scope
 ) -> SpamFeedbackRead:
+    await check_visible(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id, scope=scope
+    )
     feedback = await spam_service.mark_conversation(
         db,
         tenant_id=principal.tenant_id,
@@ -46,8 +50,11 @@ async def mark_conversation(
     responses={404: {}},
 )
 async def get_verdict(
-    conversation_id: str, db: DbSession, principal: CurrentPrincipal
+    conversation_id: str, db: DbSession, principal: CurrentPrincipal, scope: Scope
 ) -> SpamVerdictRead:
+    await check_visible(
+        db, tenant_id=principal.tenant_id, conversation_id=conversation_id, scope=scope
+    )
     row = await spam_service.get_verdict(
         db, tenant_id=principal.tenant_id, conversation_id=conversation_id
     )
@@ -72,10 +79,14 @@ async def get_verdict(
 
 @router.get("/spam/feedback", summary="Agents' spam feedback, newest first")
 async def list_feedback(
-    db: DbSession, principal: CurrentPrincipal, page: Paging
+    db: DbSession, principal: CurrentPrincipal, scope: Scope, page: Paging
 ) -> Page[SpamFeedbackRead]:
     result = await spam_service.list_feedback(
-        db, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor
+        db,
+        tenant_id=principal.tenant_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        only=visible_ids(principal.tenant_id, scope),
     )
     return Page(
         items=[SpamFeedbackRead.model_validate(f) for f in result.items],

@@ -8,8 +8,9 @@ stores its outputs.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,12 +199,20 @@ async def _verdict_row(
 
 
 async def list_feedback(
-    session: AsyncSession, *, tenant_id: str, limit: int, cursor: str | None
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None,
+    only: Select[Any] | None = None,
 ) -> Slice[SpamFeedback]:
-    """Every feedback entry of the tenant, newest first."""
+    """Every feedback entry of the tenant, newest first; ``only``: a query of the
+    conversation ids the caller may see (``agents_see``)."""
     if cursor is not None and not looks_like_id(cursor):
         raise InvalidInput.for_field("cursor", "use next_cursor from the previous page")
     stmt = select(SpamFeedback).where(SpamFeedback.tenant_id == tenant_id)
+    if only is not None:
+        stmt = stmt.where(SpamFeedback.conversation_id.in_(only))
     return await paginate(session, stmt, SpamFeedback.id, limit=limit, cursor=cursor)
 
 
