@@ -14,7 +14,13 @@ from centralita.access.schemas import (
     UserRead,
     UserUpdate,
 )
-from centralita.api.deps import AdminPrincipal, ContainerDep, CurrentPrincipal, DbSession
+from centralita.api.deps import (
+    AdminPrincipal,
+    ContainerDep,
+    CurrentPrincipal,
+    DbSession,
+    ForgetPrincipals,
+)
 from centralita.api.pagination import Page
 from centralita.audit import service as audit_service
 
@@ -65,6 +71,7 @@ async def get_user(user_id: str, db: DbSession, principal: CurrentPrincipal) -> 
 
 @router.patch("/users/{user_id}", responses={404: {}, 422: {}})
 async def update_user(
+    _forget: ForgetPrincipals,  # first: disabling a user revokes the keys they created
     user_id: str,
     body: UserUpdate,
     db: DbSession,
@@ -133,7 +140,12 @@ async def get_api_key(key_id: str, db: DbSession, principal: AdminPrincipal) -> 
 
 
 @router.delete("/api-keys/{key_id}", responses={404: {}})
-async def revoke_api_key(key_id: str, db: DbSession, principal: AdminPrincipal) -> ApiKeyRead:
+async def revoke_api_key(
+    _forget: ForgetPrincipals,  # first, so that it forgets after the commit
+    key_id: str,
+    db: DbSession,
+    principal: AdminPrincipal,
+) -> ApiKeyRead:
     key = await access_service.revoke_api_key(db, tenant_id=principal.tenant_id, key_id=key_id)
     audit_service.record(
         db,

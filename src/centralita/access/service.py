@@ -30,6 +30,11 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def api_key_digest(token: str) -> str:
+    """What the database keeps of an API key (``ApiKey.secret_hash``)."""
+    return _sha256(token)
+
+
 def _role(value: str) -> Role:
     try:
         return Role(value)
@@ -178,6 +183,10 @@ async def revoke_api_key(session: AsyncSession, *, tenant_id: str, key_id: str) 
 
 
 async def authenticate_api_key(session: AsyncSession, *, token: str) -> Principal | None:
+    """The key's principal, or None when it is unknown, revoked or its tenant disabled.
+
+    ``api.deps`` remembers the answer for a few seconds (``access.key_cache``), so
+    ``last_used_at`` is as coarse as a minute plus that."""
     if not token.startswith(API_KEY_PREFIX):
         return None
     row = await session.execute(

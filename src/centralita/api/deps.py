@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access import service as access_service
+from centralita.access.key_cache import PrincipalCache
 from centralita.access.models import Role
 from centralita.access.principal import Principal
 from centralita.bootstrap import Container
@@ -52,13 +53,48 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
+def principal_cache(request: Request) -> PrincipalCache:
+    """This process's verified API keys (``access.key_cache``), one per application."""
+    state = request.app.state
+    cache: PrincipalCache | None = getattr(state, "principal_cache", None)
+    if cache is None:
+        cache = state.principal_cache = PrincipalCache()
+    return cache
+
+
+async def _api_key_principal(request: Request, db: AsyncSession, token: str) -> Principal | None:
+    cache = principal_cache(request)
+    digest = access_service.api_key_digest(token)
+    now = cache.clock()
+    principal = cache.get(digest, now=now)
+    if principal is None:
+        generation = cache.generation
+        principal = await access_service.authenticate_api_key(db, token=token)
+        if principal is not None:
+            cache.put(digest, principal, now=now, generation=generation)
+    return principal
+
+
+async def forget_principals_after_commit(request: Request) -> AsyncIterator[None]:
+    """For endpoints that revoke keys or disable users: the cache forgets every principal
+    once the change is committed. Declare it before any parameter that needs the database:
+    dependencies exit in reverse order, so its exit then runs after ``get_db``'s commit."""
+    try:
+        yield
+    finally:
+        principal_cache(request).forget_all()
+
+
+ForgetPrincipals = Annotated[None, Depends(forget_principals_after_commit, scope="function")]
+
+
 async def get_principal(request: Request, db: DbSession) -> Principal:
     auth = request.headers.get("authorization", "")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("use Authorization: Bearer <API key>")
-        principal = await access_service.authenticate_api_key(db, token=token.strip())
+        principal = await _api_key_principal(request, db, token.strip())
         if principal is None:
             raise Unauthenticated("invalid or revoked API key")
         return principal

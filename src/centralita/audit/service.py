@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.audit.models import AuditEntry
+from centralita.core.clock import utcnow
 from centralita.core.ids import new_id
 from centralita.db.paging import Slice, paginate
 
@@ -66,6 +67,36 @@ def record_read(
         object_type=object_type,
         object_id=object_id,
         data=data,
+    )
+
+
+# A Core statement on the table: compiled once, no unit of work.
+_INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+
+
+async def insert_read(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    actor: str,
+    object_type: str,
+    object_id: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """``record_read`` as one INSERT executed now, in the session's transaction: no ORM
+    object and no flush, for the reads that run on every API call."""
+    await session.execute(
+        _INSERT_ENTRY,
+        {
+            "id": new_id("aud"),
+            "tenant_id": tenant_id,
+            "at": utcnow(),
+            "actor": actor,
+            "action": f"{object_type}.read",
+            "object_type": object_type,
+            "object_id": object_id,
+            "data": data or {},
+        },
     )
 
 

@@ -56,7 +56,7 @@ async def _visible(
     )
     scoping.check(conv, scope)
     if read is not None:
-        audit_service.record_read(
+        await audit_service.insert_read(
             db,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -285,7 +285,7 @@ async def contact_timeline(
         cursor=page.cursor,
         scope=scope,
     )
-    audit_service.record_read(
+    await audit_service.insert_read(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
