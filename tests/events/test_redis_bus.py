@@ -234,3 +234,57 @@ async def test_a_running_subscriber_claims_a_dead_peers_entries(
         await dead.stop()
     assert sorted(alive) == sorted(committed)
     assert await stream.pending("g1") == 0
+
+
+async def test_a_realtime_group_acknowledges_once_per_batch_and_others_once_per_entry(
+    stream: Stream, redis_url: str
+) -> None:
+    """Per-process (``realtime:``) groups save a round trip per event; every other group
+    still acknowledges each entry as soon as it is handled (the test above says why)."""
+    bus = RedisStreamBus(redis_url, stream=stream.name, block_ms=50)
+    acks: Counter[str] = Counter()
+    xack = bus._redis.xack
+
+    async def counting_xack(name: str, group: str, *ids: bytes) -> int:
+        acks[group] += 1  # one per round trip, whatever the number of ids
+        return await xack(name, group, *ids)
+
+    bus._redis.xack = counting_xack  # type: ignore[method-assign]  # a spy, not a fake
+    first_held = asyncio.Event()
+    release = asyncio.Event()
+    seen: dict[str, list[str]] = {"realtime:test": [], "workers": []}
+
+    async def realtime(envelope: Envelope) -> None:
+        if not seen["realtime:test"]:
+            first_held.set()
+            await release.wait()  # holds the group while the rest is published: one batch
+        seen["realtime:test"].append(envelope.event_id)
+
+    async def workers(envelope: Envelope) -> None:
+        seen["workers"].append(envelope.event_id)
+
+    bus.subscribe("realtime:test", {"*"}, realtime)
+    bus.subscribe("workers", {"*"}, workers)
+    await bus.start()
+    try:
+        envelopes = [
+            Envelope(f"ev_{i}", "test.thing_happened", 1, "tn_test", "2026-01-01T00:00:00Z")
+            for i in range(20)
+        ]
+        await bus.publish(envelopes[0])
+        await asyncio.wait_for(first_held.wait(), 10)
+        for envelope in envelopes[1:]:
+            await bus.publish(envelope)
+        release.set()
+        deadline = time.monotonic() + 10
+        while min(len(ids) for ids in seen.values()) < 20:
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(0.02)
+        assert await stream.pending("realtime:test") == 0
+        assert await stream.pending("workers") == 0
+    finally:
+        await bus.stop()
+    expected = [e.event_id for e in envelopes]
+    assert seen == {"realtime:test": expected, "workers": expected}
+    assert acks["workers"] == 20
+    assert acks["realtime:test"] == 2  # the held first entry, then the other 19 at once

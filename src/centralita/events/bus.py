@@ -203,15 +203,15 @@ class RedisStreamBus:
         if not pending:
             await self._redis.xgroup_delconsumer(self._stream, group, self._consumer)
 
-    async def _handle(self, sub: Subscription, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        """Run the handler; on failure leave the entry pending so that it is claimed again."""
+    async def _handle(self, sub: Subscription, entry_id: bytes, fields: dict[bytes, bytes]) -> bool:
+        """Run the handler; True when the entry may be acknowledged. On failure it stays
+        pending, so that it is claimed again."""
         try:
             envelope = Envelope.from_json(fields[b"e"])
         except Exception:
             # Not ours or corrupt: retrying cannot help, so acknowledge it and say so.
             log.exception("dropping unreadable entry %r of %s", entry_id, self._stream)
-            await self._redis.xack(self._stream, sub.group, entry_id)
-            return
+            return True
         try:
             if sub.matches(envelope.name):
                 await sub.handler(envelope)
@@ -219,8 +219,33 @@ class RedisStreamBus:
             raise
         except Exception:
             log.exception("event handler failed in group %s on %r; will retry", sub.group, entry_id)
-            return
-        await self._redis.xack(self._stream, sub.group, entry_id)
+            return False
+        return True
+
+    async def _handle_entries(self, sub: Subscription, entries: Any) -> None:
+        """Handle entries in order and acknowledge the handled ones.
+
+        A per-process (realtime) group acknowledges a batch in one XACK: every process reads
+        every event there, its handlers only fan out to this process's sockets and cannot
+        hang, and no other process ever takes over its entries. Any other group acknowledges
+        each entry once handled: a handler that hangs mid-batch must leave pending only its
+        own entry and those after it, not the batch's earlier, handled ones (a consumer
+        killed while hanging would otherwise have them redelivered to its group)."""
+        batched = self._ephemeral(sub.group)
+        done: list[bytes] = []
+        try:
+            for entry_id, fields in entries:
+                if not fields:  # deleted from the stream (XAUTOCLAIM reports it empty)
+                    continue
+                if not await self._handle(sub, entry_id, fields):
+                    continue
+                if batched:
+                    done.append(entry_id)
+                else:
+                    await self._redis.xack(self._stream, sub.group, entry_id)
+        finally:
+            if done:
+                await self._redis.xack(self._stream, sub.group, *done)
 
     async def _claim_idle(self, sub: Subscription) -> None:
         """Take over every entry of the group idle for ``claim_idle_ms`` (crashed consumers)."""
@@ -229,9 +254,7 @@ class RedisStreamBus:
             cursor, claimed, *_ = await self._redis.xautoclaim(
                 self._stream, sub.group, self._consumer, self._claim_idle_ms, cursor, count=100
             )
-            for entry_id, fields in claimed:
-                if fields:
-                    await self._handle(sub, entry_id, fields)
+            await self._handle_entries(sub, claimed)
             if cursor in (b"0-0", "0-0"):
                 return
 
@@ -248,8 +271,7 @@ class RedisStreamBus:
                     sub.group, self._consumer, {self._stream: ">"}, count=100, block=block
                 )
                 for _stream, entries in resp or []:
-                    for entry_id, fields in entries:
-                        await self._handle(sub, entry_id, fields)
+                    await self._handle_entries(sub, entries)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
