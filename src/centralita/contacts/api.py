@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access.principal import Principal
@@ -30,6 +30,7 @@ from centralita.contacts.schemas import (
     MergeRequest,
 )
 from centralita.conversations import scoping
+from centralita.conversations.deps import Scope
 from centralita.conversations.visibility import AgentScope
 from centralita.tenants import service as tenants_service
 
@@ -62,17 +63,6 @@ async def _region(db: AsyncSession, principal: Principal) -> str | None:
     """Phone numbers typed without a country code are read in the tenant's country."""
     tenant = await tenants_service.get_tenant(db, tenant_id=principal.tenant_id)
     return tenant.country
-
-
-async def _scope(db: DbSession, principal: CurrentPrincipal) -> AgentScope | None:
-    """Agents of a tenant with ``access.agents_see: own_and_queues`` see only the contacts of
-    conversations they see; everyone else, every contact (None)."""
-    return await scoping.agent_scope(
-        db, tenant_id=principal.tenant_id, role=principal.role.value, user_id=principal.user_id
-    )
-
-
-Scope = Annotated[AgentScope | None, Depends(_scope)]
 
 
 async def _visible(

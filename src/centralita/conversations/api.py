@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centralita.access.principal import Principal
@@ -18,6 +18,7 @@ from centralita.conversations import outbound as conversations_outbound
 from centralita.conversations import scoping
 from centralita.conversations import service as conversations_service
 from centralita.conversations import timeline as conversations_timeline
+from centralita.conversations.deps import Scope
 from centralita.conversations.models import Conversation
 from centralita.conversations.schemas import (
     ConversationRead,
@@ -31,15 +32,6 @@ from centralita.conversations.visibility import AgentScope
 from centralita.core.errors import NotFound
 
 router = APIRouter(tags=["conversations"])
-
-
-async def _scope(db: DbSession, principal: CurrentPrincipal) -> AgentScope | None:
-    return await scoping.agent_scope(
-        db, tenant_id=principal.tenant_id, role=principal.role.value, user_id=principal.user_id
-    )
-
-
-Scope = Annotated[AgentScope | None, Depends(_scope)]
 
 
 async def _visible(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from centralita.api.deps import ContainerDep, CurrentPrincipal, DbSession
 from centralita.audit import service as audit_service
 from centralita.conversations import scoping
-from centralita.conversations.api import Scope
+from centralita.conversations.deps import Scope
 from centralita.conversations.models import Conversation
 from centralita.desk import context as desk_context
 
