@@ -217,8 +217,12 @@ def build_container(
         account_cache_seconds=settings.inbox_account_cache_seconds,
     )
     if subscribe:
-        for group, names, factory in SUBSCRIPTIONS:
-            bus.subscribe(group, names, factory(container))
+        # A web process on the Redis bus (`serve --no-workers`) leaves the worker groups to
+        # the `centralita worker` processes and only fans events out to its own sockets; with
+        # the in-process bus, whoever drains the relay handles them (tests, one process).
+        if run_workers or not isinstance(bus, RedisStreamBus):
+            for group, names, factory in SUBSCRIPTIONS:
+                bus.subscribe(group, names, factory(container))
         container.hub.attach(bus)
     return container
 

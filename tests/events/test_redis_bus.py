@@ -288,3 +288,31 @@ async def test_a_realtime_group_acknowledges_once_per_batch_and_others_once_per_
     assert seen == {"realtime:test": expected, "workers": expected}
     assert acks["workers"] == 20
     assert acks["realtime:test"] == 2  # the held first entry, then the other 19 at once
+
+
+def test_a_web_process_on_redis_leaves_the_worker_groups_to_the_workers(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """`serve --no-workers` on the Redis bus consumes only its own fan-out group: the
+    receptionist, deliveries and the rest run in `centralita worker` processes. With the
+    in-process bus (tests, one process) the same container keeps every handler."""
+    from centralita.bootstrap import build_container
+    from centralita.config import Settings
+    from centralita.events.bus import InProcessBus
+    from centralita.events.subscriptions import SUBSCRIPTIONS
+
+    settings = Settings(
+        data_dir=tmp_path, redis_url=redis_url, secret_key="k" * 32, environment="test"
+    )
+    workers = {group for group, _, _ in SUBSCRIPTIONS}
+
+    web = build_container(settings, run_workers=False)
+    assert isinstance(web.bus, RedisStreamBus)
+    groups = {sub.group for sub in web.bus._subs}
+    assert groups == {web.hub.group} and not groups & workers
+
+    worker = build_container(settings, run_workers=True)
+    assert {sub.group for sub in worker.bus._subs} == workers | {worker.hub.group}
+
+    local = build_container(settings, bus=InProcessBus(), run_workers=False)
+    assert workers <= {sub.group for sub in local.bus._subs}
