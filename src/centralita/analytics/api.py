@@ -73,7 +73,7 @@ def _group(group_by: str | None) -> str | None:
     return group_by
 
 
-def _filters(
+async def _filters(
     queue: Filter = None,
     channel: Filter = None,
     agent: Filter = None,

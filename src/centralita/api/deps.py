@@ -33,9 +33,15 @@ def _check_csrf(request: Request) -> None:
         raise PermissionDenied(f"CSRF check failed: {exc}") from exc
 
 
-def get_container(request: Request) -> Container:
+def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    """Async, like every dependency here: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hop per request for a dictionary lookup."""
+    return container_of(request)
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -44,7 +50,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     Used with ``scope="function"`` (``DbSession``): the commit happens before the response
     is sent, so a client never gets a 2xx for a change that then failed to commit. FastAPI's
     default for dependencies with ``yield`` runs their exit after the response is sent."""
-    container = get_container(request)
+    container = container_of(request)
     async with container.sessions() as session, session.begin():
         yield session
 
@@ -100,7 +106,7 @@ async def get_principal(request: Request, db: DbSession) -> Principal:
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        settings = get_container(request).settings
+        settings = container_of(request).settings
         principal = await access_service.resolve_session(
             db, token=cookie, idle=timedelta(minutes=settings.session_idle_minutes)
         )
@@ -127,21 +133,22 @@ AdminPrincipal = Annotated[Principal, require(Role.ADMIN)]
 
 
 class PageParams:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
-        cursor: Annotated[
-            str | None,
-            Query(
-                max_length=40, pattern=ID_PATTERN, description="next_cursor from the previous page"
-            ),
-        ] = None,
-    ) -> None:
+    def __init__(self, limit: int = 50, cursor: str | None = None) -> None:
         self.limit = limit
         self.cursor = cursor
 
 
-Paging = Annotated[PageParams, Depends()]
+async def _paging(
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=40, pattern=ID_PATTERN, description="next_cursor from the previous page"),
+    ] = None,
+) -> PageParams:
+    return PageParams(limit, cursor)
+
+
+Paging = Annotated[PageParams, Depends(_paging)]
 
 
 async def reject_nul(request: Request) -> None:

@@ -20,7 +20,7 @@ class WebDisabled(Exception):
     """The server has no secret key, so it cannot sign sessions' CSRF tokens: answer 503."""
 
 
-def get_signer(request: Request) -> CsrfSigner:
+async def get_signer(request: Request) -> CsrfSigner:
     signer: CsrfSigner | None = getattr(request.app.state, "csrf_signer", None)
     if signer is None:
         raise WebDisabled("set CENTRALITA_SECRET_KEY to enable web sign-in")
