@@ -316,3 +316,32 @@ def test_a_web_process_on_redis_leaves_the_worker_groups_to_the_workers(
 
     local = build_container(settings, bus=InProcessBus(), run_workers=False)
     assert workers <= {sub.group for sub in local.bus._subs}
+
+
+async def test_the_stream_is_trimmed_only_below_what_every_durable_group_has_handled(
+    stream: Stream,
+) -> None:
+    """No fixed length drops entries a lagging group has not handled: trimming stops at the
+    oldest entry a durable group has pending or unread. Per-process fan-out groups (which
+    die with their process) hold nothing back."""
+    r = stream.redis
+    ids = [await r.xadd(stream.name, {"e": str(i)}) for i in range(10)]
+    for group in ("a", "b", "realtime:gone"):
+        await r.xgroup_create(stream.name, group, id="0")
+    got = await r.xreadgroup("a", "c1", {stream.name: ">"}, count=10)
+    await r.xack(stream.name, "a", *[entry_id for entry_id, _ in got[0][1]])
+    got = await r.xreadgroup("b", "c1", {stream.name: ">"}, count=6)  # 6 read, 4 acknowledged
+    await r.xack(stream.name, "b", *[entry_id for entry_id, _ in got[0][1]][:4])
+
+    bus = RedisStreamBus(stream.url, stream=stream.name)
+    try:
+        assert await bus.trim_consumed() == 4
+        remaining = [entry_id for entry_id, _ in await r.xrange(stream.name)]
+        assert remaining == ids[4:]  # b's two pending entries and its four unread ones stay
+
+        got = await r.xreadgroup("b", "c1", {stream.name: ">"}, count=10)
+        await r.xack(stream.name, "b", *ids[4:])
+        assert await bus.trim_consumed() == 6
+        assert await r.xlen(stream.name) == 0  # "realtime:gone" never read a thing
+    finally:
+        await bus._redis.aclose()

@@ -81,7 +81,8 @@ class RedisStreamBus:
         url: str,
         *,
         stream: str = "centralita:events",
-        maxlen: int = 200_000,
+        maxlen: int = 1_000_000,
+        trim_interval_s: float = 30.0,
         block_ms: int = 500,
         claim_idle_ms: int = 30_000,
         require_aof: bool = False,
@@ -92,7 +93,10 @@ class RedisStreamBus:
 
         self._redis = aioredis.from_url(url)
         self._stream = stream
+        # A safety cap only: entries are trimmed once every durable group is past them
+        # (``trim_consumed``); the cap cuts in only behind a group stuck that far behind.
         self._maxlen = maxlen
+        self._trim_interval_s = trim_interval_s
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
         self._require_aof = require_aof
@@ -146,6 +150,8 @@ class RedisStreamBus:
             self._tasks.append(
                 asyncio.create_task(self._consume(sub), name=f"bus:{self._stream}:{sub.group}")
             )
+        if any(not self._ephemeral(sub.group) for sub in self._subs):
+            self._tasks.append(asyncio.create_task(self._trim_loop(), name="bus:trim"))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -187,6 +193,51 @@ class RedisStreamBus:
                 await self._redis.xgroup_destroy(self._stream, name)
                 reaped.append(name)
         return reaped
+
+    async def trim_consumed(self) -> int:
+        """Remove the entries every durable group has handled: below the oldest entry a
+        durable group still has pending (delivered, not acknowledged) or not yet read.
+        Per-process fan-out groups do not hold entries back (a dead process's group would
+        otherwise keep the stream forever; its sockets are gone anyway). How many went."""
+        try:
+            groups = await self._redis.xinfo_groups(self._stream)
+        except Exception as exc:  # no stream yet
+            if "no such key" in str(exc).lower():
+                return 0
+            raise
+        floor: tuple[int, int] | None = None
+        for info in groups:
+            name = _text(info.get("name", b""))
+            if self._ephemeral(name):
+                continue
+            point = _entry_id(_text(info.get("last-delivered-id", b"0-0")))
+            point = (point[0], point[1] + 1)  # the next entry it has not read
+            if int(info.get("pending", 0)):
+                summary = await self._redis.xpending(self._stream, name)
+                oldest = summary.get("min")
+                if oldest:
+                    point = min(point, _entry_id(_text(oldest)))
+            floor = point if floor is None else min(floor, point)
+            lag = info.get("lag")
+            if lag is not None and int(lag) > self._maxlen * 0.8:
+                log.error(
+                    "group %s is %s entries behind on %s: the stream's cap of %d will drop "
+                    "entries it has not read",
+                    name, lag, self._stream, self._maxlen,
+                )  # fmt: skip
+        if floor is None:
+            return 0
+        minid = f"{floor[0]}-{floor[1]}"
+        return int(await self._redis.xtrim(self._stream, minid=minid, approximate=False))
+
+    async def _trim_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.trim_consumed()
+            except Exception:  # housekeeping: try again next time
+                log.exception("trimming %s failed", self._stream)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._trim_interval_s)
 
     async def _ensure_group(self, group: str) -> None:
         try:
@@ -284,3 +335,12 @@ class RedisStreamBus:
                     continue
                 log.exception("reading %s for group %s failed; will retry", self._stream, sub.group)
                 await asyncio.sleep(1.0)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry_id(value: str) -> tuple[int, int]:
+    millis, _, seq = value.partition("-")
+    return int(millis), int(seq or 0)
