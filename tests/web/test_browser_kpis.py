@@ -183,6 +183,11 @@ def test_a_supervisor_drills_into_a_bar_and_sizes_the_team(
         page.wait_for_url(f"{base}/desk?conversation={first}")
         # the desktop loads the conversation over the API; a loaded CI machine can take a while
         expect(page.locator("#desk")).to_have_attribute("data-open", str(first), timeout=20_000)
+        # and it stays open once the agent's own state has loaded: a supervisor viewing
+        # someone else's conversation is not sent back to an empty desk (it used to be
+        # closed as "no longer mine" whenever that state arrived after the link opened it)
+        expect(page.locator("#desk")).to_have_attribute("data-loaded", "true", timeout=20_000)
+        expect(page.locator("#desk")).to_have_attribute("data-open", str(first))
 
         # The staffing calculator: the textbook load needs 14 agents.
         page.goto(base + "/supervisor/staffing")

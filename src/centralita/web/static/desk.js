@@ -217,6 +217,9 @@ function start(root) {
   // ---- the agent: presence, wrap-up, capacity, offers, conversations -------------------------
 
   async function loadMe() {
+    // what was ours before this refresh: only a conversation that stopped being ours (moved
+    // or closed elsewhere) is closed; one opened from a link (the KPI drill-down) stays open
+    const before = new Set(state.me ? state.me.conversations : []);
     try {
       state.me = await api("GET", "/api/v1/agent/me");
     } catch (err) {
@@ -226,7 +229,9 @@ function start(root) {
     renderMe();
     const ids = [...state.me.offers.map((o) => o.conversation_id), ...state.me.conversations];
     await loadSummaries(ids);
-    if (state.openId && !isMine(state.openId) && !state.busy.has(state.openId)) closeConversation();
+    const lost = state.openId && before.has(state.openId) && !isMine(state.openId);
+    if (lost && !state.busy.has(state.openId)) closeConversation();
+    root.dataset.loaded = "true"; // the agent's state has arrived at least once
   }
 
   async function loadDirectory() {
