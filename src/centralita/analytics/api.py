@@ -190,7 +190,7 @@ async def kpis_interactions_csv(
     end: Bound = None,
 ) -> StreamingResponse:
     rows = await _rows(db, container, principal.tenant_id, start, end, filters)
-    audit_service.record_read(
+    await audit_service.record_read(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,

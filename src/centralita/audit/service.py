@@ -45,36 +45,11 @@ def record(
     return entry
 
 
-def record_read(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    actor: str,
-    object_type: str,
-    object_id: str,
-    data: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Staff read a contact's personal data (``contact.read``, ``conversation.read``).
-
-    One insert in the request's own transaction; callers are staff endpoints only, so the
-    receptionist and the system never appear here.
-    """
-    return record(
-        session,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=f"{object_type}.read",
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-    )
-
-
 # A Core statement on the table: compiled once, no unit of work.
 _INSERT_ENTRY = insert(AuditEntry.__table__)  # type: ignore[arg-type]
 
 
-async def insert_read(
+async def record_read(
     session: AsyncSession,
     *,
     tenant_id: str,
@@ -83,8 +58,12 @@ async def insert_read(
     object_id: str,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """``record_read`` as one INSERT executed now, in the session's transaction: no ORM
-    object and no flush, for the reads that run on every API call."""
+    """Staff read a contact's personal data (``contact.read``, ``conversation.read``).
+
+    One INSERT executed now in the request's own transaction (it commits or rolls back with
+    the request): no ORM object and no flush, as it runs on every read of personal data.
+    Callers are staff endpoints only, so the receptionist and the system never appear here.
+    """
     await session.execute(
         _INSERT_ENTRY,
         {

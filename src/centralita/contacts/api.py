@@ -107,7 +107,7 @@ async def list_contacts(
         only=None if scope is None else scoping.visible_contacts(principal.tenant_id, scope),
     )
     if result.items:
-        await audit_service.insert_read(
+        await audit_service.record_read(
             db,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -170,7 +170,7 @@ async def get_contact(
     contact = await contacts_service.get_contact(
         db, tenant_id=principal.tenant_id, contact_id=contact_id
     )
-    await audit_service.insert_read(
+    await audit_service.record_read(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,

@@ -48,7 +48,7 @@ async def _visible(
     )
     scoping.check(conv, scope)
     if read is not None:
-        await audit_service.insert_read(
+        await audit_service.record_read(
             db,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -277,7 +277,7 @@ async def contact_timeline(
         cursor=page.cursor,
         scope=scope,
     )
-    await audit_service.insert_read(
+    await audit_service.record_read(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,

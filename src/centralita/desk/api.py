@@ -180,7 +180,7 @@ async def conversation_context(
     conv = await db.get(Conversation, found.conversation.id)
     if conv is not None:
         scoping.check(conv, scope)
-    audit_service.record_read(
+    await audit_service.record_read(
         db,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
