@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -147,7 +147,7 @@ async def accept(
     return adapter.acknowledge(parsed, config)
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     """Pending rows that are due and not behind an earlier row of their key that is
     backing off. Rows behind a due one are included: a batch is processed in ``id`` order,
     so the earlier row is stored first (``process_one`` checks it under the lock)."""
@@ -209,7 +209,7 @@ class InboxProcessor:
                 (
                     await session.scalars(
                         select(InboxRequest.id)
-                        .where(_due(self.clock()))  # type: ignore[arg-type]
+                        .where(_due(self.clock()))
                         .order_by(InboxRequest.id)
                         .limit(limit)
                     )
@@ -292,16 +292,11 @@ class InboxProcessor:
             )
 
 
-async def pending_count(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+async def pending_count(session: AsyncSession) -> tuple[int, int]:
     """(pending, dead) rows across tenants: for operators and the benchmarks."""
-    from sqlalchemy import func
-
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(InboxRequest.state, func.count()).group_by(InboxRequest.state)
-            )
-        ).all()
+    rows = (
+        await session.execute(select(InboxRequest.state, func.count()).group_by(InboxRequest.state))
+    ).all()
     counts = {str(state): int(n) for state, n in rows}
     return counts.get("pending", 0), counts.get("dead", 0)
 

@@ -33,7 +33,7 @@ def status(ctx: click.Context) -> None:
     """How many requests wait to be stored, and how many were given up on."""
 
     async def work(container: Any, session: Any) -> tuple[int, int]:
-        return await channels_inbox.pending_count(container.sessions)
+        return await channels_inbox.pending_count(session)
 
     pending, dead = asyncio.run(_with_session(ctx, work))
     click.echo(f"pending {pending}\ndead {dead}")
